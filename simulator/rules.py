@@ -1,0 +1,636 @@
+"""Rule vocabulary of rubric checks, each evaluated with networkx on the design graph.
+
+A rule is a one-key mapping: the key is the operator, the value its arguments.
+
+    present:    {kind: [cache, cdn], min: 1, max: null}
+    edge:       {from: service, to: monitoring, quantifier: some|every, edges: [sync, async]}
+    reaches:    {from: client, to: llm, quantifier: some|every, edges: [...]}
+    via:        {from: client, to: llm, through: cache, quantifier: some|every, lookaside: false}
+    fallback:   {target: [llm, model_server], alternatives: [...], quantifier: every|some}
+    no_spof:    {from: client, to: model_server, min_replicas: 2, include_endpoints: false}
+    scaled:     {kind: service, min_replicas: 2, autoscale_counts: true, quantifier: every|some}
+    balanced:   {kind: [service, model_server], by: [load_balancer]}
+    decoupled:  {producer: service, consumer: trainer, through: [queue, stream], async_edges: true}
+    all: [rule, ...]   any: [rule, ...]   not: rule
+
+Every kind list is checked against the catalog when the rubric loads. Every
+outcome carries evidence (what was found or missing, offending node ids in a
+stable order, one example path where it helps), whether it passed or not.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Annotated, Callable, ClassVar, Iterable, Literal
+
+import networkx as nx
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from . import catalog
+from .design import EDGE_KINDS, Design
+
+# ---------------------------------------------------------------------------
+# argument types
+# ---------------------------------------------------------------------------
+
+
+def _kind_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError("expected a kind or a non-empty list of kinds")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ValueError(f"expected kind names, got {item!r}")
+        kind = catalog.lookup(item)
+        if kind is None:
+            raise ValueError(catalog.unknown_kind_message(item))
+        if kind not in out:
+            out.append(kind)
+    return out
+
+
+def _edge_kinds(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ValueError("expected an edge kind or a list of them")
+    out = []
+    for item in value:
+        norm = item.strip().lower() if isinstance(item, str) else None
+        if norm not in EDGE_KINDS:
+            raise ValueError(f"unknown edge kind {item!r}; use one of {', '.join(EDGE_KINDS)}")
+        out.append(norm)
+    return out
+
+
+Kinds = Annotated[list[str], BeforeValidator(_kind_list),
+                  Field(json_schema_extra={"description": "a kind or alias, or a list of them"})]
+EdgeKinds = Annotated[list[str] | None, BeforeValidator(_edge_kinds)]
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    op: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+
+
+# ---------------------------------------------------------------------------
+# evaluation context
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    evidence: str
+    nodes: list[str] = field(default_factory=list)
+    path: list[str] | None = None
+
+
+class Context:
+    """The design's graph plus cached views and lookups shared by all rules."""
+
+    def __init__(self, design: Design):
+        self.design = design
+        self.graph = design.to_graph()
+        self.kind = {n.id: n.kind for n in design.nodes}
+        self.replicas = {n.id: n.replicas for n in design.nodes}
+        self.autoscale = {n.id: n.autoscale for n in design.nodes}
+        self.order = {n.id: i for i, n in enumerate(design.nodes)}
+        self._by_kind: dict[str, list[str]] = {}
+        for n in design.nodes:
+            self._by_kind.setdefault(n.kind, []).append(n.id)
+        self._views: dict[tuple, nx.DiGraph] = {}
+
+    def of(self, kinds: Iterable[str]) -> list[str]:
+        out: list[str] = []
+        for k in kinds:
+            out.extend(self._by_kind.get(k, ()))
+        return sorted(out, key=self.order.__getitem__)
+
+    def view(self, edge_kinds: Iterable[str] | None) -> nx.DiGraph:
+        key = tuple(sorted(edge_kinds)) if edge_kinds else None
+        if key is None:
+            return self.graph
+        if key not in self._views:
+            allowed = set(key)
+            self._views[key] = nx.subgraph_view(
+                self.graph, filter_edge=lambda u, v: self.graph.edges[u, v]["kind"] in allowed)
+        return self._views[key]
+
+    def sort(self, ids: Iterable[str]) -> list[str]:
+        return sorted(set(ids), key=self.order.__getitem__)
+
+
+def _bfs(graph: nx.DiGraph, sources: Iterable[str], *, reverse: bool = False,
+         blocked: set[str] | frozenset = frozenset()) -> dict[str, str | None]:
+    """Multi-source BFS; returns {reached node: parent} (sources map to None)."""
+    parent: dict[str, str | None] = {}
+    queue: deque[str] = deque()
+    for s in sources:
+        if s not in parent and s not in blocked:
+            parent[s] = None
+            queue.append(s)
+    step = graph.predecessors if reverse else graph.successors
+    while queue:
+        node = queue.popleft()
+        for nxt in step(node):
+            if nxt not in parent and nxt not in blocked:
+                parent[nxt] = node
+                queue.append(nxt)
+    return parent
+
+
+def _path_to(parent: dict[str, str | None], end: str) -> list[str]:
+    path = [end]
+    while parent[path[-1]] is not None:
+        path.append(parent[path[-1]])
+    return path[::-1]
+
+
+def _ids(ids: list[str], limit: int = 8) -> str:
+    if len(ids) <= limit:
+        return ", ".join(ids)
+    return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
+
+
+def _kinds(kinds: list[str]) -> str:
+    return " or ".join(kinds) if len(kinds) <= 3 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
+
+
+def _arrow(path: list[str]) -> str:
+    return " -> ".join(path)
+
+
+# ---------------------------------------------------------------------------
+# the operators
+# ---------------------------------------------------------------------------
+
+
+class Present(_Args):
+    op: ClassVar[str] = "present"
+    summary: ClassVar[str] = "the design has between min and max nodes of these kinds"
+    kind: Kinds
+    min: int = Field(1, ge=0)
+    max: int | None = Field(None, ge=0)
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        found = ctx.of(self.kind)
+        n = len(found)
+        if n < self.min:
+            return Outcome(False, f"found {n} {_kinds(self.kind)} node(s), need at least {self.min}"
+                           + (f": {_ids(found)}" if found else ""), found)
+        if self.max is not None and n > self.max:
+            return Outcome(False, f"found {n} {_kinds(self.kind)} nodes, at most {self.max} expected: "
+                           f"{_ids(found)}", found)
+        return Outcome(True, f"{n} {_kinds(self.kind)} node(s): {_ids(found)}" if found
+                       else f"no {_kinds(self.kind)} node, as required", found)
+
+
+class EdgeRule(_Args):
+    op: ClassVar[str] = "edge"
+    summary: ClassVar[str] = "a direct connection from a node of one kind to a node of another"
+    source: Kinds = Field(alias="from")
+    target: Kinds = Field(alias="to")
+    quantifier: Literal["some", "every"] = "some"
+    edges: EdgeKinds = None
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        graph = ctx.view(self.edges)
+        sources = ctx.of(self.source)
+        targets = set(ctx.of(self.target))
+        if not sources:
+            return Outcome(False, f"no {_kinds(self.source)} node")
+        if not targets:
+            return Outcome(False, f"no {_kinds(self.target)} node")
+        linked = [s for s in sources if any(t in targets for t in graph.successors(s))]
+        missing = [s for s in sources if s not in linked]
+        if self.quantifier == "some":
+            if linked:
+                s = linked[0]
+                t = next(t for t in graph.successors(s) if t in targets)
+                return Outcome(True, f"{s} connects directly to {t}", [s, t], [s, t])
+            return Outcome(False, f"no {_kinds(self.source)} node connects directly to a "
+                           f"{_kinds(self.target)} node (checked {_ids(sources)})", sources)
+        if missing:
+            return Outcome(False, f"not connected directly to any {_kinds(self.target)}: {_ids(missing)}",
+                           missing)
+        return Outcome(True, f"every {_kinds(self.source)} node connects directly to a {_kinds(self.target)}",
+                       sources)
+
+
+class Reaches(_Args):
+    op: ClassVar[str] = "reaches"
+    summary: ClassVar[str] = "nodes of one kind reach nodes of another along the arrows"
+    source: Kinds = Field(alias="from")
+    target: Kinds = Field(alias="to")
+    quantifier: Literal["some", "every"] = "every"
+    edges: EdgeKinds = None
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        graph = ctx.view(self.edges)
+        sources = ctx.of(self.source)
+        targets = ctx.of(self.target)
+        if not sources:
+            return Outcome(False, f"no {_kinds(self.source)} node")
+        if not targets:
+            return Outcome(False, f"no {_kinds(self.target)} node")
+        back = _bfs(graph, targets, reverse=True)   # every node that reaches some target
+        reaching = [s for s in sources if s in back]
+        missing = [s for s in sources if s not in back]
+        if self.quantifier == "every" and missing:
+            return Outcome(False, f"no path to any {_kinds(self.target)} from: {_ids(missing)}", missing)
+        if not reaching:
+            return Outcome(False, f"no {_kinds(self.source)} node reaches a {_kinds(self.target)} node "
+                           "along the arrows (are any arrows reversed?)", sources)
+        path = _path_to(back, reaching[0])[::-1]
+        who = "every" if self.quantifier == "every" else "a"
+        return Outcome(True, f"{who} {_kinds(self.source)} node reaches a {_kinds(self.target)}, "
+                       f"e.g. {_arrow(path)}", reaching, path)
+
+
+class Via(_Args):
+    op: ClassVar[str] = "via"
+    summary: ClassVar[str] = ("some path (or every path) from one kind to another passes through a third; "
+                              "with lookaside, a node on the path that calls the third kind counts")
+    source: Kinds = Field(alias="from")
+    target: Kinds = Field(alias="to")
+    through: Kinds
+    quantifier: Literal["some", "every"] = "some"
+    lookaside: bool = False
+    edges: EdgeKinds = None
+
+    def guards(self, ctx: Context, graph: nx.DiGraph) -> set[str]:
+        guard = set(ctx.of(self.through))
+        if self.lookaside:
+            guard |= {p for g in list(guard) for p in graph.predecessors(g)}
+        return guard
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        graph = ctx.view(self.edges)
+        through = set(self.through)
+
+        def describe(node: str) -> str:
+            if ctx.kind[node] in through:
+                return f"{node} ({ctx.kind[node]})"
+            called = [s for s in graph.successors(node) if ctx.kind[s] in through]
+            return f"{node} consults {ctx.sort(called)[0]}"
+
+        return _through(ctx, graph, ctx.of(self.source), ctx.of(self.target), self.guards(ctx, graph),
+                        self.quantifier, self.source, self.target,
+                        f"{_kinds(self.through)}" + (" (on the path or called from it)" if self.lookaside else ""),
+                        describe=describe)
+
+
+def _through(ctx: Context, graph: nx.DiGraph, sources: list[str], targets: list[str], guard: set[str],
+             quantifier: str, skinds: list[str], tkinds: list[str], what: str,
+             extra_ok: Callable[[set[str], set[str]], list[str] | None] | None = None,
+             describe: Callable[[str], str] | None = None) -> Outcome:
+    if not sources:
+        return Outcome(False, f"no {_kinds(skinds)} node")
+    if not targets:
+        return Outcome(False, f"no {_kinds(tkinds)} node")
+    fwd = _bfs(graph, sources)
+    reached = [t for t in targets if t in fwd]
+    if not reached:
+        return Outcome(False, f"no path from {_kinds(skinds)} to {_kinds(tkinds)} at all "
+                       "(are arrows missing or reversed?)", sources + targets)
+    back = _bfs(graph, targets, reverse=True)
+    on_paths = set(fwd) & set(back)
+    if quantifier == "some":
+        hits = [g for g in ctx.sort(on_paths & guard)]
+        if hits:
+            g = hits[0]
+            path = _path_to(fwd, g) + _path_to(back, g)[::-1][1:]
+            said = describe(g) if describe else f"{g} ({ctx.kind[g]})"
+            return Outcome(True, f"{said} on the way: {_arrow(path)}", hits, path)
+        if extra_ok is not None:
+            found = extra_ok(set(fwd), set(back))
+            if found:
+                return Outcome(True, f"decoupled by an async arrow: {_arrow(found)}", found, found)
+        example = _path_to(fwd, reached[0])
+        return Outcome(False, f"no path from {_kinds(skinds)} to {_kinds(tkinds)} passes through {what}; "
+                       f"e.g. {_arrow(example)}", example, example)
+    # every path must pass a guard: search around the guards
+    blocked = set(guard)
+    around = _bfs(graph, [s for s in sources if s not in blocked], blocked=blocked)
+    leaks = [t for t in targets if t in around]
+    if leaks:
+        path = _path_to(around, leaks[0])
+        return Outcome(False, f"a path avoids {what}: {_arrow(path)}", ctx.sort(path), path)
+    return Outcome(True, f"every path from {_kinds(skinds)} to {_kinds(tkinds)} passes through {what}",
+                   ctx.sort(on_paths & guard))
+
+
+class Fallback(_Args):
+    op: ClassVar[str] = "fallback"
+    summary: ClassVar[str] = ("each node of the target kinds has an alternative reached by a fallback arrow "
+                              "from a caller upstream of it (replicas do not count)")
+    target: Kinds
+    alternatives: Kinds | None = None
+    quantifier: Literal["every", "some"] = "every"
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        targets = ctx.of(self.target)
+        if not targets:
+            return Outcome(False, f"no {_kinds(self.target)} node to protect")
+        primary = ctx.view(("sync", "async"))
+        fallback_edges = [(u, v) for u, v, k in ctx.graph.edges(data="kind") if k == "fallback"]
+        if self.alternatives:
+            allowed = set(self.alternatives)
+            fallback_edges = [(u, v) for u, v in fallback_edges if ctx.kind[v] in allowed]
+        fallback_edges.sort(key=lambda e: (ctx.order[e[0]], ctx.order[e[1]]))
+        protected: dict[str, tuple[str, str]] = {}
+        for u, v in fallback_edges:
+            downstream = _bfs(primary, [u])
+            for t in targets:
+                if t != v and t in downstream and t not in protected:
+                    protected[t] = (u, v)
+        # a fallback alternative is itself the backup: it needs no backup of its own
+        alternates = {v for _, v in fallback_edges}
+        need = [t for t in targets if t not in alternates] or targets
+        missing = [t for t in need if t not in protected]
+        covered = [t for t in need if t in protected]
+        alt = f" of kind {_kinds(self.alternatives)}" if self.alternatives else ""
+        if self.quantifier == "every" and missing:
+            return Outcome(False, f"no fallback{alt} for {_ids(missing)}: add a `fallback` arrow from a caller "
+                           "to a cheaper model, a rules engine or cached results", missing)
+        if not covered:
+            return Outcome(False, f"no fallback{alt} for any of {_ids(need)}", need)
+        t = covered[0]
+        u, v = protected[t]
+        return Outcome(True, f"{t} is backed by {v} (fallback arrow from {u})", covered, [u, v])
+
+
+class NoSpof(_Args):
+    op: ClassVar[str] = "no_spof"
+    summary: ClassVar[str] = ("no single node with fewer than min_replicas replicas whose loss cuts every "
+                              "path between the two kinds")
+    source: Kinds = Field(alias="from")
+    target: Kinds = Field(alias="to")
+    min_replicas: int = Field(2, ge=2)
+    include_endpoints: bool = False
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        graph = ctx.view(("sync", "async", "fallback"))
+        sources = ctx.of(self.source)
+        targets = ctx.of(self.target)
+        if not sources:
+            return Outcome(False, f"no {_kinds(self.source)} node")
+        if not targets:
+            return Outcome(False, f"no {_kinds(self.target)} node")
+        fwd = _bfs(graph, sources)
+        if not any(t in fwd for t in targets):
+            return Outcome(False, f"no path from {_kinds(self.source)} to {_kinds(self.target)} "
+                           "(are arrows missing or reversed?)", sources + targets)
+        # dominators of a virtual sink, seen from a virtual source: nodes on every path
+        work = nx.DiGraph(graph)
+        src, sink = ("__source__",), ("__sink__",)
+        work.add_edges_from((src, s) for s in sources)
+        work.add_edges_from((t, sink) for t in targets)
+        idom = nx.immediate_dominators(work, src)
+        cuts = []
+        node = idom.get(sink)
+        while node is not None and node != src:
+            cuts.append(node)
+            node = idom[node]
+        endpoints = set(sources) | set(targets)
+        spofs = [c for c in cuts if ctx.replicas[c] < self.min_replicas
+                 and (self.include_endpoints or c not in endpoints)]
+        spofs = ctx.sort(spofs)
+        example = _path_to(fwd, next(t for t in targets if t in fwd))
+        if spofs:
+            return Outcome(False, f"single point(s) of failure with fewer than {self.min_replicas} replicas: "
+                           f"{_ids(spofs)} (every path {_arrow(example)} depends on them)", spofs, example)
+        return Outcome(True, f"no single point of failure between {_kinds(self.source)} and "
+                       f"{_kinds(self.target)}", [], example)
+
+
+class Scaled(_Args):
+    op: ClassVar[str] = "scaled"
+    summary: ClassVar[str] = "nodes of these kinds run at least min_replicas replicas, or autoscale"
+    kind: Kinds
+    min_replicas: int = Field(2, ge=1)
+    autoscale_counts: bool = True
+    autoscale_required: bool = False
+    quantifier: Literal["every", "some"] = "every"
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        nodes = ctx.of(self.kind)
+        if not nodes:
+            return Outcome(False, f"no {_kinds(self.kind)} node")
+        if self.autoscale_required:
+            ok = [n for n in nodes if ctx.autoscale[n]]
+            how = "autoscale"
+        else:
+            ok = [n for n in nodes if ctx.replicas[n] >= self.min_replicas
+                  or (self.autoscale_counts and ctx.autoscale[n])]
+            how = f"replicas >= {self.min_replicas}" + (" or autoscale" if self.autoscale_counts else "")
+        bad = [n for n in nodes if n not in ok]
+        if (self.quantifier == "every" and bad) or not ok:
+            return Outcome(False, f"not scaled out ({how}): {_ids(bad)}", bad)
+        return Outcome(True, f"scaled out ({how}): {_ids(ok)}", ok)
+
+
+class Balanced(_Args):
+    op: ClassVar[str] = "balanced"
+    summary: ClassVar[str] = "every replicated or autoscaled node of these kinds is fronted by a load balancer"
+    kind: Kinds
+    by: Kinds = Field(default_factory=lambda: ["load_balancer"])
+    quantifier: Literal["every", "some"] = "every"
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        nodes = [n for n in ctx.of(self.kind) if ctx.replicas[n] > 1 or ctx.autoscale[n]]
+        if not nodes:
+            return Outcome(False, f"no replicated or autoscaled {_kinds(self.kind)} node to balance")
+        fronts = set(self.by)
+        bare = [n for n in nodes if not any(ctx.kind[p] in fronts for p in ctx.graph.predecessors(n))]
+        if self.quantifier == "some" and len(bare) < len(nodes):
+            done = [n for n in nodes if n not in bare]
+            return Outcome(True, f"{_kinds(self.by)} in front of {_ids(done)}", done)
+        if bare:
+            return Outcome(False, f"replicated but no {_kinds(self.by)} in front: {_ids(bare)}", bare)
+        return Outcome(True, f"{_kinds(self.by)} in front of {_ids(nodes)}", nodes)
+
+
+class Decoupled(_Args):
+    op: ClassVar[str] = "decoupled"
+    summary: ClassVar[str] = ("a queue or stream (or an async arrow) sits between producers and consumers")
+    producer: Kinds
+    consumer: Kinds
+    through: Kinds = Field(default_factory=lambda: ["queue", "stream"])
+    quantifier: Literal["some", "every"] = "some"
+    async_edges: bool = True
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        graph = ctx.graph
+        guard = set(ctx.of(self.through))
+        what = _kinds(self.through) + (" or an async arrow" if self.async_edges else "")
+        if self.quantifier == "every" and self.async_edges:
+            graph = nx.subgraph_view(ctx.graph, filter_edge=lambda u, v: ctx.graph.edges[u, v]["kind"] != "async")
+            extra = None
+        elif self.async_edges:
+            asyncs = [(u, v) for u, v, k in ctx.graph.edges(data="kind") if k == "async"]
+
+            def extra(fwd: set[str], back: set[str]) -> list[str] | None:
+                for u, v in asyncs:
+                    if u in fwd and v in back:
+                        return [u, v]
+                return None
+        else:
+            extra = None
+        return _through(ctx, graph, ctx.of(self.producer), ctx.of(self.consumer), guard, self.quantifier,
+                        self.producer, self.consumer, what, extra)
+
+
+OPERATORS: dict[str, type[_Args]] = {
+    cls.op: cls for cls in (Present, EdgeRule, Reaches, Via, Fallback, NoSpof, Scaled, Balanced, Decoupled)
+}
+COMBINATORS = ("all", "any", "not")
+
+
+# ---------------------------------------------------------------------------
+# combinators and the parsed rule tree
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A parsed rule: an operator with arguments, or a combinator of rules."""
+
+    op: str
+    args: _Args | None = None
+    children: tuple["Rule", ...] = ()
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        if self.args is not None:
+            return self.args.evaluate(ctx)
+        results = [c.evaluate(ctx) for c in self.children]
+        if self.op == "not":
+            inner = results[0]
+            return Outcome(not inner.passed, ("it should not hold, but " if inner.passed else "as required, not: ")
+                           + inner.evidence, inner.nodes, inner.path)
+        if self.op == "all":
+            failed = [r for r in results if not r.passed]
+            if failed:
+                return Outcome(False, "; ".join(dict.fromkeys(r.evidence for r in failed)), _merge(r.nodes for r in failed),
+                               failed[0].path)
+            return Outcome(True, "; ".join(r.evidence for r in results), _merge(r.nodes for r in results),
+                           results[0].path if results else None)
+        # any
+        passed = [r for r in results if r.passed]
+        if passed:
+            return Outcome(True, passed[0].evidence, passed[0].nodes, passed[0].path)
+        return Outcome(False, "none of the alternatives holds: " + "; ".join(r.evidence for r in results),
+                       _merge(r.nodes for r in results), results[0].path if results else None)
+
+    def kinds(self) -> set[str]:
+        """Every kind the rule mentions (for authoring tools)."""
+        out: set[str] = set()
+        if self.args is not None:
+            for value in self.args.__dict__.values():
+                if isinstance(value, list) and all(isinstance(v, str) and v in catalog.KINDS for v in value):
+                    out.update(value)
+        for c in self.children:
+            out |= c.kinds()
+        return out
+
+
+def _merge(groups: Iterable[list[str]]) -> list[str]:
+    out: list[str] = []
+    for g in groups:
+        for n in g:
+            if n not in out:
+                out.append(n)
+    return out
+
+
+@dataclass
+class RuleProblem:
+    loc: tuple
+    message: str
+
+
+def parse_rule(raw: Any, loc: tuple = ()) -> tuple[Rule | None, list[RuleProblem]]:
+    """Parse a rule mapping; returns the rule or None and every problem found, each with its path."""
+    valid = ", ".join([*OPERATORS, *COMBINATORS])
+    if not isinstance(raw, dict) or len(raw) != 1:
+        keys = f" (found {', '.join(map(str, raw))})" if isinstance(raw, dict) and raw else ""
+        return None, [RuleProblem(loc, f"a rule is a mapping with exactly one operator{keys}; "
+                                       f"valid operators: {valid}")]
+    (op, value), = raw.items()
+    here = loc + (op,)
+    if op in COMBINATORS:
+        items = [value] if op == "not" else value
+        if op == "not" and isinstance(value, list):
+            return None, [RuleProblem(here, "`not` takes one rule, not a list")]
+        if not isinstance(items, list) or not items:
+            return None, [RuleProblem(here, f"`{op}` takes a non-empty list of rules")]
+        children, problems = [], []
+        for i, item in enumerate(items):
+            child, probs = parse_rule(item, here if op == "not" else here + (i,))
+            problems += probs
+            if child is not None:
+                children.append(child)
+        if problems:
+            return None, problems
+        return Rule(op, None, tuple(children)), []
+    cls = OPERATORS.get(op)
+    if cls is None:
+        import difflib
+
+        near = difflib.get_close_matches(str(op), [*OPERATORS, *COMBINATORS], n=1, cutoff=0.5)
+        hint = f"did you mean {near[0]}? " if near else ""
+        return None, [RuleProblem(loc + (op,), f"unknown rule operator '{op}'; {hint}valid operators: {valid}")]
+    if not isinstance(value, dict):
+        return None, [RuleProblem(here, f"the arguments of `{op}` must be a mapping, e.g. "
+                                        f"{op}: {{{', '.join(field_names(cls)[:2])}: ...}}")]
+    try:
+        args = cls.model_validate(value)
+    except ValidationError as exc:
+        return None, [RuleProblem(here + tuple(err["loc"]), _message(cls, err)) for err in exc.errors()]
+    return Rule(op, args), []
+
+
+def field_names(cls: type[_Args]) -> list[str]:
+    return [f.alias or name for name, f in cls.model_fields.items()]
+
+
+def _message(cls: type[_Args], err: dict) -> str:
+    field_name = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        import difflib
+
+        names = field_names(cls)
+        near = difflib.get_close_matches(field_name, names, n=1, cutoff=0.5)
+        hint = f"did you mean {near[0]}? " if near else ""
+        return f"unknown field '{field_name}' in a `{cls.op}` rule; {hint}valid fields: {', '.join(names)}"
+    if err["type"] == "missing":
+        return f"`{cls.op}` rule needs '{field_name}'"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return f"`{cls.op}` rule, field '{field_name}': {msg}"
+
+
+def rule_json_schema() -> dict:
+    """JSON Schema of a rule (operators and combinators), for editors."""
+    variants = []
+    for op, cls in OPERATORS.items():
+        schema = cls.model_json_schema(by_alias=True)
+        schema.pop("title", None)
+        schema["description"] = cls.summary
+        variants.append({"type": "object", "properties": {op: schema}, "required": [op],
+                         "additionalProperties": False})
+    ref = {"$ref": "#/$defs/rule"}
+    variants.append({"type": "object", "properties": {"all": {"type": "array", "items": ref, "minItems": 1}},
+                     "required": ["all"], "additionalProperties": False})
+    variants.append({"type": "object", "properties": {"any": {"type": "array", "items": ref, "minItems": 1}},
+                     "required": ["any"], "additionalProperties": False})
+    variants.append({"type": "object", "properties": {"not": ref}, "required": ["not"],
+                     "additionalProperties": False})
+    return {"oneOf": variants}
