@@ -80,3 +80,9 @@ def test_grading_is_deterministic(sid):
     b = evaluate(shuffled, rubric)
     assert a.score == b.score
     assert [c.passed for c in a.checks] == [c.passed for c in b.checks]
+
+
+@pytest.mark.parametrize("sid", IDS)
+def test_reference_design_has_no_warnings(sid):
+    scenario, _ = LIB.get(sid)
+    assert [str(w) for w in scenario.reference.warnings] == []
