@@ -1,4 +1,4 @@
-"""Rule vocabulary of rubric checks, each evaluated with networkx on the design graph.
+"""Rule vocabulary of rubric checks, evaluated on the design's directed graph.
 
 A rule is a one-key mapping: the key is the operator, the value its arguments.
 
@@ -92,11 +92,14 @@ class Outcome:
 
 
 class Context:
-    """The design's graph plus cached views and lookups shared by all rules."""
+    """The design as adjacency lists (one pass over the edges), with cached views shared by all rules.
+
+    Rules walk plain adjacency lists; networkx builds the graph where its algorithms are needed
+    (dominators for single points of failure) and for callers that want ``ctx.graph``.
+    """
 
     def __init__(self, design: Design):
         self.design = design
-        self.graph = design.to_graph()
         self.kind = {n.id: n.kind for n in design.nodes}
         self.replicas = {n.id: n.replicas for n in design.nodes}
         self.autoscale = {n.id: n.autoscale for n in design.nodes}
@@ -104,7 +107,16 @@ class Context:
         self._by_kind: dict[str, list[str]] = {}
         for n in design.nodes:
             self._by_kind.setdefault(n.kind, []).append(n.id)
-        self._views: dict[tuple, nx.DiGraph] = {}
+        self.edges = [(e.source, e.target, e.kind) for e in design.edges]
+        self.edge_kind = {(u, v): k for u, v, k in self.edges}
+        self._adj: dict[tuple, dict[str, list[str]]] = {}
+        self._graph: nx.DiGraph | None = None
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        if self._graph is None:
+            self._graph = self.design.to_graph()
+        return self._graph
 
     def of(self, kinds: Iterable[str]) -> list[str]:
         out: list[str] = []
@@ -112,33 +124,38 @@ class Context:
             out.extend(self._by_kind.get(k, ()))
         return sorted(out, key=self.order.__getitem__)
 
-    def view(self, edge_kinds: Iterable[str] | None) -> nx.DiGraph:
-        key = tuple(sorted(edge_kinds)) if edge_kinds else None
-        if key is None:
-            return self.graph
-        if key not in self._views:
-            allowed = set(key)
-            self._views[key] = nx.subgraph_view(
-                self.graph, filter_edge=lambda u, v: self.graph.edges[u, v]["kind"] in allowed)
-        return self._views[key]
+    def adj(self, edge_kinds: Iterable[str] | None = None, reverse: bool = False) -> dict[str, list[str]]:
+        """Successor (or predecessor) lists over the edges of the given kinds (all kinds when None)."""
+        kinds = tuple(sorted(edge_kinds)) if edge_kinds else None
+        key = (kinds, reverse)
+        if key not in self._adj:
+            table: dict[str, list[str]] = {n: [] for n in self.order}
+            allowed = set(kinds) if kinds else None
+            for u, v, k in self.edges:
+                if allowed is None or k in allowed:
+                    if reverse:
+                        table[v].append(u)
+                    else:
+                        table[u].append(v)
+            self._adj[key] = table
+        return self._adj[key]
 
     def sort(self, ids: Iterable[str]) -> list[str]:
         return sorted(set(ids), key=self.order.__getitem__)
 
 
-def _bfs(graph: nx.DiGraph, sources: Iterable[str], *, reverse: bool = False,
+def _bfs(adj: dict[str, list[str]], sources: Iterable[str],
          blocked: set[str] | frozenset = frozenset()) -> dict[str, str | None]:
-    """Multi-source BFS; returns {reached node: parent} (sources map to None)."""
+    """Multi-source BFS over adjacency lists; returns {reached node: parent} (sources map to None)."""
     parent: dict[str, str | None] = {}
     queue: deque[str] = deque()
     for s in sources:
         if s not in parent and s not in blocked:
             parent[s] = None
             queue.append(s)
-    step = graph.predecessors if reverse else graph.successors
     while queue:
         node = queue.popleft()
-        for nxt in step(node):
+        for nxt in adj[node]:
             if nxt not in parent and nxt not in blocked:
                 parent[nxt] = node
                 queue.append(nxt)
@@ -200,19 +217,19 @@ class EdgeRule(_Args):
     edges: EdgeKinds = None
 
     def evaluate(self, ctx: Context) -> Outcome:
-        graph = ctx.view(self.edges)
+        succ = ctx.adj(self.edges)
         sources = ctx.of(self.source)
         targets = set(ctx.of(self.target))
         if not sources:
             return Outcome(False, f"no {_kinds(self.source)} node")
         if not targets:
             return Outcome(False, f"no {_kinds(self.target)} node")
-        linked = [s for s in sources if any(t in targets for t in graph.successors(s))]
+        linked = [s for s in sources if any(t in targets for t in succ[s])]
         missing = [s for s in sources if s not in linked]
         if self.quantifier == "some":
             if linked:
                 s = linked[0]
-                t = next(t for t in graph.successors(s) if t in targets)
+                t = next(t for t in succ[s] if t in targets)
                 return Outcome(True, f"{s} connects directly to {t}", [s, t], [s, t])
             return Outcome(False, f"no {_kinds(self.source)} node connects directly to a "
                            f"{_kinds(self.target)} node (checked {_ids(sources)})", sources)
@@ -232,14 +249,13 @@ class Reaches(_Args):
     edges: EdgeKinds = None
 
     def evaluate(self, ctx: Context) -> Outcome:
-        graph = ctx.view(self.edges)
         sources = ctx.of(self.source)
         targets = ctx.of(self.target)
         if not sources:
             return Outcome(False, f"no {_kinds(self.source)} node")
         if not targets:
             return Outcome(False, f"no {_kinds(self.target)} node")
-        back = _bfs(graph, targets, reverse=True)   # every node that reaches some target
+        back = _bfs(ctx.adj(self.edges, reverse=True), targets)   # every node that reaches some target
         reaching = [s for s in sources if s in back]
         missing = [s for s in sources if s not in back]
         if self.quantifier == "every" and missing:
@@ -264,29 +280,30 @@ class Via(_Args):
     lookaside: bool = False
     edges: EdgeKinds = None
 
-    def guards(self, ctx: Context, graph: nx.DiGraph) -> set[str]:
+    def guards(self, ctx: Context) -> set[str]:
         guard = set(ctx.of(self.through))
         if self.lookaside:
-            guard |= {p for g in list(guard) for p in graph.predecessors(g)}
+            pred = ctx.adj(self.edges, reverse=True)
+            guard |= {p for g in list(guard) for p in pred[g]}
         return guard
 
     def evaluate(self, ctx: Context) -> Outcome:
-        graph = ctx.view(self.edges)
         through = set(self.through)
+        succ = ctx.adj(self.edges)
 
         def describe(node: str) -> str:
             if ctx.kind[node] in through:
                 return f"{node} ({ctx.kind[node]})"
-            called = [s for s in graph.successors(node) if ctx.kind[s] in through]
+            called = [s for s in succ[node] if ctx.kind[s] in through]
             return f"{node} consults {ctx.sort(called)[0]}"
 
-        return _through(ctx, graph, ctx.of(self.source), ctx.of(self.target), self.guards(ctx, graph),
+        return _through(ctx, self.edges, ctx.of(self.source), ctx.of(self.target), self.guards(ctx),
                         self.quantifier, self.source, self.target,
                         f"{_kinds(self.through)}" + (" (on the path or called from it)" if self.lookaside else ""),
                         describe=describe)
 
 
-def _through(ctx: Context, graph: nx.DiGraph, sources: list[str], targets: list[str], guard: set[str],
+def _through(ctx: Context, edge_kinds: Iterable[str] | None, sources: list[str], targets: list[str], guard: set[str],
              quantifier: str, skinds: list[str], tkinds: list[str], what: str,
              extra_ok: Callable[[set[str], set[str]], list[str] | None] | None = None,
              describe: Callable[[str], str] | None = None) -> Outcome:
@@ -294,12 +311,13 @@ def _through(ctx: Context, graph: nx.DiGraph, sources: list[str], targets: list[
         return Outcome(False, f"no {_kinds(skinds)} node")
     if not targets:
         return Outcome(False, f"no {_kinds(tkinds)} node")
-    fwd = _bfs(graph, sources)
+    succ, pred = ctx.adj(edge_kinds), ctx.adj(edge_kinds, reverse=True)
+    fwd = _bfs(succ, sources)
     reached = [t for t in targets if t in fwd]
     if not reached:
         return Outcome(False, f"no path from {_kinds(skinds)} to {_kinds(tkinds)} at all "
                        "(are arrows missing or reversed?)", sources + targets)
-    back = _bfs(graph, targets, reverse=True)
+    back = _bfs(pred, targets)
     on_paths = set(fwd) & set(back)
     if quantifier == "some":
         hits = [g for g in ctx.sort(on_paths & guard)]
@@ -317,7 +335,7 @@ def _through(ctx: Context, graph: nx.DiGraph, sources: list[str], targets: list[
                        f"e.g. {_arrow(example)}", example, example)
     # every path must pass a guard: search around the guards
     blocked = set(guard)
-    around = _bfs(graph, [s for s in sources if s not in blocked], blocked=blocked)
+    around = _bfs(succ, [s for s in sources if s not in blocked], blocked=blocked)
     leaks = [t for t in targets if t in around]
     if leaks:
         path = _path_to(around, leaks[0])
@@ -338,15 +356,18 @@ class Fallback(_Args):
         targets = ctx.of(self.target)
         if not targets:
             return Outcome(False, f"no {_kinds(self.target)} node to protect")
-        primary = ctx.view(("sync", "async"))
-        fallback_edges = [(u, v) for u, v, k in ctx.graph.edges(data="kind") if k == "fallback"]
+        primary = ctx.adj(("sync", "async"))
+        fallback_edges = [(u, v) for u, v, k in ctx.edges if k == "fallback"]
         if self.alternatives:
             allowed = set(self.alternatives)
             fallback_edges = [(u, v) for u, v in fallback_edges if ctx.kind[v] in allowed]
         fallback_edges.sort(key=lambda e: (ctx.order[e[0]], ctx.order[e[1]]))
         protected: dict[str, tuple[str, str]] = {}
+        downstream_of: dict[str, dict] = {}
         for u, v in fallback_edges:
-            downstream = _bfs(primary, [u])
+            if u not in downstream_of:
+                downstream_of[u] = _bfs(primary, [u])
+            downstream = downstream_of[u]
             for t in targets:
                 if t != v and t in downstream and t not in protected:
                     protected[t] = (u, v)
@@ -376,22 +397,26 @@ class NoSpof(_Args):
     include_endpoints: bool = False
 
     def evaluate(self, ctx: Context) -> Outcome:
-        graph = ctx.view(("sync", "async", "fallback"))
+        request_edges = ("sync", "async", "fallback")
+        succ = ctx.adj(request_edges)
         sources = ctx.of(self.source)
         targets = ctx.of(self.target)
         if not sources:
             return Outcome(False, f"no {_kinds(self.source)} node")
         if not targets:
             return Outcome(False, f"no {_kinds(self.target)} node")
-        fwd = _bfs(graph, sources)
+        fwd = _bfs(succ, sources)
         if not any(t in fwd for t in targets):
             return Outcome(False, f"no path from {_kinds(self.source)} to {_kinds(self.target)} "
                            "(are arrows missing or reversed?)", sources + targets)
-        # dominators of a virtual sink, seen from a virtual source: nodes on every path
-        work = nx.DiGraph(graph)
+        # Dominators of a virtual sink, seen from a virtual source, are the nodes on every path.
+        # Only nodes on some source-to-target path matter: build the graph of those alone.
+        relevant = set(fwd) & set(_bfs(ctx.adj(request_edges, reverse=True), targets))
+        work = nx.DiGraph()
+        work.add_edges_from((u, v) for u in relevant for v in succ[u] if v in relevant)
         src, sink = ("__source__",), ("__sink__",)
-        work.add_edges_from((src, s) for s in sources)
-        work.add_edges_from((t, sink) for t in targets)
+        work.add_edges_from((src, s) for s in sources if s in relevant)
+        work.add_edges_from((t, sink) for t in targets if t in relevant)
         idom = nx.immediate_dominators(work, src)
         cuts = []
         node = idom.get(sink)
@@ -448,7 +473,8 @@ class Balanced(_Args):
         if not nodes:
             return Outcome(False, f"no replicated or autoscaled {_kinds(self.kind)} node to balance")
         fronts = set(self.by)
-        bare = [n for n in nodes if not any(ctx.kind[p] in fronts for p in ctx.graph.predecessors(n))]
+        pred = ctx.adj(reverse=True)
+        bare = [n for n in nodes if not any(ctx.kind[p] in fronts for p in pred[n])]
         if self.quantifier == "some" and len(bare) < len(nodes):
             done = [n for n in nodes if n not in bare]
             return Outcome(True, f"{_kinds(self.by)} in front of {_ids(done)}", done)
@@ -467,14 +493,14 @@ class Decoupled(_Args):
     async_edges: bool = True
 
     def evaluate(self, ctx: Context) -> Outcome:
-        graph = ctx.graph
+        edge_kinds = None
         guard = set(ctx.of(self.through))
         what = _kinds(self.through) + (" or an async arrow" if self.async_edges else "")
         if self.quantifier == "every" and self.async_edges:
-            graph = nx.subgraph_view(ctx.graph, filter_edge=lambda u, v: ctx.graph.edges[u, v]["kind"] != "async")
+            edge_kinds = ("sync", "fallback", "replication")   # an async arrow decouples: search without them
             extra = None
         elif self.async_edges:
-            asyncs = [(u, v) for u, v, k in ctx.graph.edges(data="kind") if k == "async"]
+            asyncs = [(u, v) for u, v, k in ctx.edges if k == "async"]
 
             def extra(fwd: set[str], back: set[str]) -> list[str] | None:
                 for u, v in asyncs:
@@ -483,7 +509,7 @@ class Decoupled(_Args):
                 return None
         else:
             extra = None
-        return _through(ctx, graph, ctx.of(self.producer), ctx.of(self.consumer), guard, self.quantifier,
+        return _through(ctx, edge_kinds, ctx.of(self.producer), ctx.of(self.consumer), guard, self.quantifier,
                         self.producer, self.consumer, what, extra)
 
 

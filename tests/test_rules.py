@@ -1,0 +1,197 @@
+"""Semantics of each rule operator on small hand-built designs."""
+import pytest
+
+from simulator.dsl import parse_dsl
+from simulator.rubric import Check, parse_rubric, run_check
+from simulator.rules import Context, parse_rule
+from simulator.errors import RubricError
+
+
+def holds(rule: dict, text: str):
+    parsed, problems = parse_rule(rule)
+    assert not problems, problems
+    return parsed.evaluate(Context(parse_dsl(text)))
+
+
+def test_present_counts_kinds_and_aliases():
+    assert holds({"present": {"kind": "cache"}}, "c: redis").passed
+    assert not holds({"present": {"kind": "cache", "min": 2}}, "c: redis").passed
+    out = holds({"present": {"kind": "llm", "max": 1}}, "a: llm\nb: gpt-4")
+    assert not out.passed and out.nodes == ["a", "b"]
+
+
+def test_edge_some_and_every():
+    text = "a: service\nb: service\na -> monitoring"
+    assert holds({"edge": {"from": "service", "to": "monitoring"}}, text).passed
+    out = holds({"edge": {"from": "service", "to": "monitoring", "quantifier": "every"}}, text)
+    assert not out.passed and out.nodes == ["b"]
+
+
+def test_reaches_follows_direction():
+    assert holds({"reaches": {"from": "client", "to": "llm"}}, "client -> service -> llm").passed
+    out = holds({"reaches": {"from": "client", "to": "llm"}}, "llm -> service -> client")
+    assert not out.passed and "client" in out.evidence
+
+
+def test_reaches_every_names_the_nodes_that_do_not():
+    out = holds({"reaches": {"from": "service", "to": "monitoring"}},
+                "a: service\nb: service\na -> monitoring\nb -> llm")
+    assert not out.passed and out.nodes == ["b"]
+
+
+def test_reaches_can_be_limited_to_edge_kinds():
+    text = "client -fallback-> llm"
+    assert holds({"reaches": {"from": "client", "to": "llm"}}, text).passed
+    assert not holds({"reaches": {"from": "client", "to": "llm", "edges": ["sync"]}}, text).passed
+
+
+def test_via_inline_and_lookaside_cache():
+    inline = "client -> cache -> llm"
+    aside = "client -> service -> llm\nservice -> cache"
+    rule = {"via": {"from": "client", "to": "llm", "through": "cache"}}
+    assert holds(rule, inline).passed
+    assert not holds(rule, aside).passed
+    rule["via"]["lookaside"] = True
+    out = holds(rule, aside)
+    assert out.passed and "service consults cache" in out.evidence
+
+
+def test_via_every_finds_the_path_that_avoids_the_guard():
+    text = "client -> cache -> llm\nclient -> service -> llm"
+    out = holds({"via": {"from": "client", "to": "llm", "through": "cache", "quantifier": "every"}}, text)
+    assert not out.passed
+    assert out.path == ["client", "service", "llm"]
+
+
+def test_via_without_any_path_fails_even_for_every():
+    out = holds({"via": {"from": "client", "to": "llm", "through": "cache", "quantifier": "every"}},
+                "client -> cache\nllm: llm")
+    assert not out.passed and "no path" in out.evidence
+
+
+def test_fallback_needs_a_fallback_edge_from_upstream():
+    rule = {"fallback": {"target": "llm"}}
+    assert holds(rule, "small: llm\nservice -> llm\nservice -fallback-> small").passed
+    # replicas are scaling, not fallback
+    assert not holds(rule, "big: llm x5\nservice -> big").passed
+    # a fallback arrow from a node that does not call the model does not protect it
+    assert not holds(rule, "small: llm\nservice -> llm\nother: service\nother -fallback-> small").passed
+
+
+def test_fallback_protection_reaches_through_intermediate_callers():
+    text = "small: llm\nclient -> api_gateway -> service -> llm\napi_gateway -fallback-> small"
+    assert holds({"fallback": {"target": "llm"}}, text).passed
+
+
+def test_fallback_alternative_kinds_are_enforced():
+    text = "service -> llm\nservice -fallback-> cache"
+    assert holds({"fallback": {"target": "llm"}}, text).passed
+    assert not holds({"fallback": {"target": "llm", "alternatives": ["llm", "model_server"]}}, text).passed
+
+
+def test_fallback_every_lists_unprotected_models():
+    text = "a: model_server\nb: model_server\nsmall: model_server\nservice -> a\nservice -fallback-> small\nother: service\nother -> b"
+    out = holds({"fallback": {"target": "model_server"}}, text)
+    assert not out.passed and out.nodes == ["b"]
+
+
+def test_lone_load_balancer_is_a_spof_and_two_replicas_are_not():
+    rule = {"no_spof": {"from": "client", "to": "service"}}
+    out = holds(rule, "client -> load_balancer -> service")
+    assert not out.passed and out.nodes == ["load_balancer"]
+    assert holds(rule, "lb: load_balancer x2\nclient -> lb -> service").passed
+
+
+def test_parallel_paths_remove_the_spof():
+    text = "a: load_balancer\nb: load_balancer\nclient -> a -> service\nclient -> b -> service"
+    assert holds({"no_spof": {"from": "client", "to": "service"}}, text).passed
+
+
+def test_spof_endpoints_only_when_asked():
+    text = "client -> service"
+    assert holds({"no_spof": {"from": "client", "to": "service"}}, text).passed
+    assert not holds({"no_spof": {"from": "client", "to": "service", "include_endpoints": True}}, text).passed
+
+
+def test_scaled_and_balanced():
+    assert holds({"scaled": {"kind": "service"}}, "a: service x2").passed
+    assert holds({"scaled": {"kind": "service"}}, "a: service autoscale").passed
+    assert not holds({"scaled": {"kind": "service", "autoscale_required": True}}, "a: service x9").passed
+    assert holds({"balanced": {"kind": "service"}}, "a: service x2\nload_balancer -> a").passed
+    out = holds({"balanced": {"kind": "service"}}, "a: service x2\nclient -> a")
+    assert not out.passed and out.nodes == ["a"]
+
+
+def test_decoupled_through_a_queue_or_an_async_arrow():
+    rule = {"decoupled": {"producer": "service", "consumer": "trainer"}}
+    assert holds(rule, "service -> kafka -> trainer").passed
+    assert holds(rule, "service -async-> trainer").passed
+    assert not holds(rule, "service -> trainer").passed
+    every = {"decoupled": {"producer": "service", "consumer": "trainer", "quantifier": "every"}}
+    assert not holds(every, "service -> kafka -> trainer\nservice -> trainer").passed
+
+
+def test_combinators():
+    text = "client -> service -> llm"
+    assert holds({"all": [{"present": {"kind": "llm"}}, {"reaches": {"from": "client", "to": "llm"}}]}, text).passed
+    assert holds({"any": [{"present": {"kind": "cache"}}, {"present": {"kind": "llm"}}]}, text).passed
+    assert not holds({"any": [{"present": {"kind": "cache"}}, {"present": {"kind": "cdn"}}]}, text).passed
+    assert holds({"not": {"present": {"kind": "cache"}}}, text).passed
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"presnt": {"kind": "llm"}}, "did you mean present"),
+    ({"via": {"from": "client", "to": "llm", "thrugh": "cache"}}, "did you mean through"),
+    ({"present": {"kind": "reddis"}}, "redis"),
+    ({"edge": {"from": "client", "to": "llm", "edges": ["sometimes"]}}, "unknown edge kind"),
+    ({"present": {"kind": "llm"}, "edge": {"from": "a", "to": "b"}}, "exactly one operator"),
+    ({"not": [{"present": {"kind": "llm"}}]}, "one rule"),
+    ({"all": []}, "non-empty"),
+])
+def test_bad_rules_are_load_errors_with_a_fix(rule, message):
+    parsed, problems = parse_rule(rule)
+    assert parsed is None
+    assert any(message in p.message for p in problems), problems
+
+
+def test_a_rule_that_raises_is_an_error_verdict_not_a_pass():
+    class Boom:
+        def evaluate(self, ctx):
+            raise RuntimeError("kaput")
+
+    check = Check("boom", "caching", 5, "Boom check", Boom(), "hint", "why?")
+    result = run_check(check, parse_dsl("client -> service"))
+    assert result.status == "error" and not result.passed and result.earned == 0
+    assert "kaput" in result.evidence
+
+
+def test_rubric_problems_carry_lines():
+    from simulator.yamlio import load_text
+
+    text = """scenario: demo
+categories:
+  caching: {weight: 1}
+checks:
+  - id: one
+    category: cachng
+    points: 5
+    title: A check
+    rule: {present: {kind: redis}}
+    hint: add a cache
+    follow_up: why?
+  - id: one
+    category: caching
+    points: 5
+    title: Another
+    rule: {via: {from: client, to: llm, thrugh: cache}}
+    hint: add a cache
+    follow_up: why?
+"""
+    with pytest.raises(RubricError) as info:
+        parse_rubric(load_text(text, "demo.yaml"), "demo.yaml")
+    lines = {(p.line, p.message.split(":")[0]) for p in info.value.problems}
+    messages = " | ".join(str(p) for p in info.value.problems)
+    assert "demo.yaml:6:" in messages and "did you mean caching" in messages
+    assert "demo.yaml:12:" in messages and "duplicate check id 'one'" in messages
+    assert "demo.yaml:16:" in messages and "did you mean through" in messages
+    assert len(lines) >= 3
