@@ -306,7 +306,8 @@ class Via(_Args):
 def _through(ctx: Context, edge_kinds: Iterable[str] | None, sources: list[str], targets: list[str], guard: set[str],
              quantifier: str, skinds: list[str], tkinds: list[str], what: str,
              extra_ok: Callable[[set[str], set[str]], list[str] | None] | None = None,
-             describe: Callable[[str], str] | None = None) -> Outcome:
+             describe: Callable[[str], str] | None = None,
+             around_edge_kinds: Iterable[str] | None = None) -> Outcome:
     if not sources:
         return Outcome(False, f"no {_kinds(skinds)} node")
     if not targets:
@@ -335,7 +336,8 @@ def _through(ctx: Context, edge_kinds: Iterable[str] | None, sources: list[str],
                        f"e.g. {_arrow(example)}", example, example)
     # every path must pass a guard: search around the guards
     blocked = set(guard)
-    around = _bfs(succ, [s for s in sources if s not in blocked], blocked=blocked)
+    around_succ = ctx.adj(around_edge_kinds) if around_edge_kinds else succ
+    around = _bfs(around_succ, [s for s in sources if s not in blocked], blocked=blocked)
     leaks = [t for t in targets if t in around]
     if leaks:
         path = _path_to(around, leaks[0])
@@ -369,7 +371,8 @@ class Fallback(_Args):
                 downstream_of[u] = _bfs(primary, [u])
             downstream = downstream_of[u]
             for t in targets:
-                if t != v and t in downstream and t not in protected:
+                # the caller must be upstream: a node cannot fail over for itself
+                if t != v and t != u and t in downstream and t not in protected:
                     protected[t] = (u, v)
         # a fallback alternative is itself the backup: it needs no backup of its own
         alternates = {v for _, v in fallback_edges}
@@ -493,11 +496,11 @@ class Decoupled(_Args):
     async_edges: bool = True
 
     def evaluate(self, ctx: Context) -> Outcome:
-        edge_kinds = None
+        around = None
         guard = set(ctx.of(self.through))
         what = _kinds(self.through) + (" or an async arrow" if self.async_edges else "")
         if self.quantifier == "every" and self.async_edges:
-            edge_kinds = ("sync", "fallback", "replication")   # an async arrow decouples: search without them
+            around = ("sync", "fallback", "replication")   # an async arrow decouples: look for paths without them
             extra = None
         elif self.async_edges:
             asyncs = [(u, v) for u, v, k in ctx.edges if k == "async"]
@@ -509,8 +512,8 @@ class Decoupled(_Args):
                 return None
         else:
             extra = None
-        return _through(ctx, edge_kinds, ctx.of(self.producer), ctx.of(self.consumer), guard, self.quantifier,
-                        self.producer, self.consumer, what, extra)
+        return _through(ctx, None, ctx.of(self.producer), ctx.of(self.consumer), guard, self.quantifier,
+                        self.producer, self.consumer, what, extra, around_edge_kinds=around)
 
 
 OPERATORS: dict[str, type[_Args]] = {

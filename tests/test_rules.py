@@ -195,3 +195,16 @@ checks:
     assert "demo.yaml:12:" in messages and "duplicate check id 'one'" in messages
     assert "demo.yaml:16:" in messages and "did you mean through" in messages
     assert len(lines) >= 3
+
+
+def test_decoupled_every_accepts_a_route_that_is_only_async():
+    rule = {"decoupled": {"producer": "service", "consumer": "stream_processor", "quantifier": "every"}}
+    assert holds(rule, "client -> service -async-> stream -> stream_processor").passed
+    assert holds(rule, "service -async-> stream_processor").passed
+    assert not holds(rule, "service -> stream_processor").passed
+
+
+def test_a_node_cannot_be_its_own_fallback_caller():
+    rule = {"fallback": {"target": "model_server"}}
+    assert not holds(rule, "service -> model_server\nrules: service\nmodel_server -fallback-> rules").passed
+    assert holds(rule, "service -> model_server\nrules: service\nservice -fallback-> rules").passed
