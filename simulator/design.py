@@ -25,7 +25,7 @@ MAX_EDGES = 20_000
 MAX_LABEL = 200
 NODE_FIELDS = ("id", "kind", "label", "replicas", "autoscale")
 EDGE_FIELDS = ("from", "to", "kind", "label")
-TOP_FIELDS = ("scenario", "nodes", "edges")
+TOP_FIELDS = ("scenario", "nodes", "edges", "layout")
 
 
 @dataclass
@@ -76,6 +76,8 @@ class Design:
     edges: list[Edge] = field(default_factory=list)
     scenario: str | None = None
     warnings: list[Problem] = field(default_factory=list, compare=False, repr=False)
+    # canvas positions {node id: (x, y)}: a drawing hint, never graded
+    layout: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False, repr=False)
 
     # --- lookups -------------------------------------------------------
     def node(self, node_id: str) -> Node:
@@ -98,7 +100,14 @@ class Design:
             out["scenario"] = self.scenario
         out["nodes"] = [n.to_dict() for n in self.nodes]
         out["edges"] = [e.to_dict() for e in self.edges]
+        layout = self.clean_layout()
+        if layout:
+            out["layout"] = {k: [round(x, 1), round(y, 1)] for k, (x, y) in layout.items()}
         return out
+
+    def clean_layout(self) -> dict[str, tuple[float, float]]:
+        ids = set(self.ids)
+        return {k: v for k, v in self.layout.items() if k in ids}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -114,6 +123,11 @@ class Design:
         lines.append("edges:" if self.edges else "edges: []")
         for e in self.edges:
             lines.append(f"  - {_flow(e.to_dict())}")
+        layout = self.to_dict().get("layout")
+        if layout:
+            lines.append("layout:  # canvas positions, not graded")
+            for k, xy in layout.items():
+                lines.append(f"  {_flow({k: xy})[1:-1]}")
         return "\n".join(lines) + "\n"
 
     def to_graph(self) -> nx.DiGraph:
@@ -130,6 +144,7 @@ class Design:
                    for n in self.nodes],
             edges=[Edge(e.source, e.target, e.kind, e.label) for e in self.edges],
             scenario=self.scenario,
+            layout=dict(self.layout),
         )
 
     def fingerprint(self) -> tuple:
@@ -203,9 +218,12 @@ def parse_design(data: Any, source: str | None = None) -> Design:
 
     nodes: list[Node] = []
     seen: dict[str, int] = {}
+    broken: set[str] = set()   # ids of nodes already reported: their edges need no second error
     for i, raw in enumerate(raw_nodes):
         node = _parse_node(raw, i, bad, warn)
         if node is None:
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                broken.add(raw["id"])
             continue
         if node.id in seen:
             first = locate(data, ["nodes", seen[node.id]])
@@ -218,7 +236,7 @@ def parse_design(data: Any, source: str | None = None) -> Design:
     edges: list[Edge] = []
     pairs: dict[tuple[str, str], int] = {}
     for i, raw in enumerate(raw_edges):
-        edge = _parse_edge(raw, i, bad, seen)
+        edge = _parse_edge(raw, i, bad, seen, broken)
         if edge is None:
             continue
         pair = (edge.source, edge.target)
@@ -230,9 +248,29 @@ def parse_design(data: Any, source: str | None = None) -> Design:
         pairs[pair] = i
         edges.append(edge)
 
+    layout = _parse_layout(data.get("layout"), seen, bad, warn)
     if problems:
         raise DesignError(problems)
-    return Design(nodes=nodes, edges=edges, scenario=scenario, warnings=warnings)
+    return Design(nodes=nodes, edges=edges, scenario=scenario, warnings=warnings, layout=layout)
+
+
+def _parse_layout(raw: Any, known: dict[str, int], bad, warn) -> dict[str, tuple[float, float]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        bad("'layout' must map node ids to [x, y] positions", "layout")
+        return {}
+    out: dict[str, tuple[float, float]] = {}
+    for key, value in raw.items():
+        if key not in known:
+            warn(f"layout names a missing node '{key}'; its position is ignored", "layout", key)
+            continue
+        if (not isinstance(value, list) or len(value) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+            bad(f"layout of '{key}' must be [x, y] numbers, not {value!r}", "layout", key)
+            continue
+        out[key] = (float(value[0]), float(value[1]))
+    return out
 
 
 def _parse_node(raw: Any, i: int, bad, warn) -> Node | None:
@@ -306,7 +344,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _parse_edge(raw: Any, i: int, bad, known: dict[str, int]) -> Edge | None:
+def _parse_edge(raw: Any, i: int, bad, known: dict[str, int], broken: set[str] = frozenset()) -> Edge | None:
     where = ("edges", i)
     if not isinstance(raw, dict):
         bad(f"edge #{i + 1} must be a mapping like {{from: a, to: b}}", *where)
@@ -321,6 +359,8 @@ def _parse_edge(raw: Any, i: int, bad, known: dict[str, int]) -> Edge | None:
         value = raw.get(end)
         if value is None:
             bad(f"edge #{i + 1} has no '{end}'", *where)
+            ok = False
+        elif isinstance(value, str) and value in broken:
             ok = False
         elif not isinstance(value, str) or value not in known:
             near = _near_ids(str(value), known)
