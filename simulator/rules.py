@@ -381,8 +381,8 @@ class Fallback(_Args):
         covered = [t for t in need if t in protected]
         alt = f" of kind {_kinds(self.alternatives)}" if self.alternatives else ""
         if self.quantifier == "every" and missing:
-            return Outcome(False, f"no fallback{alt} for {_ids(missing)}: add a `fallback` arrow from a caller "
-                           "to a cheaper model, a rules engine or cached results", missing)
+            return Outcome(False, f"no fallback{alt} for {_ids(missing)}: add a `fallback` arrow from one of its "
+                           "callers to an alternative", missing)
         if not covered:
             return Outcome(False, f"no fallback{alt} for any of {_ids(need)}", need)
         t = covered[0]
