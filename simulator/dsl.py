@@ -93,11 +93,16 @@ def parse_dsl(text: str, source: str | None = None) -> Design:
             edge_lines.append((lineno, line))
             continue
         m = re.match(r"^([^\s:]+)\s*:\s*(.*)$", line)
+        if not m and catalog.lookup(line) and ID_RE.match(line):
+            m = re.match(r"^(.*)()$", line)   # a lone kind name: a component of that kind
+            rest_kind = line
+        else:
+            rest_kind = None
         if not m:
             bad(lineno, f"cannot read '{_short(line)}': write `id: kind` for a component or `a -> b` "
                         "for a connection")
             continue
-        node_id, rest = m.group(1), m.group(2)
+        node_id, rest = m.group(1), rest_kind or m.group(2)
         if not ID_RE.match(node_id):
             bad(lineno, f"component id '{node_id}' is invalid: use letters, digits, '_' or '-'")
             continue
