@@ -131,6 +131,11 @@ def _normalise(text: str) -> str:
     return re.sub(r"[\s\-]+", "_", text.strip().lower())
 
 
+def normal_form(text: str) -> str:
+    """How a kind or alias is written back: lower case, spaces as '_' (hyphens kept: gpt-4)."""
+    return re.sub(r"\s+", "_", text.strip().lower())
+
+
 def _build_aliases() -> dict[str, str]:
     table: dict[str, str] = {}
     for kind in _KINDS:

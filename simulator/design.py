@@ -331,7 +331,9 @@ def _parse_node(raw: Any, i: int, bad, warn) -> Node | None:
             ok = False
     if not ok:
         return None
-    written = kind_text if isinstance(kind_text, str) and kind_text != kind else None
+    # keep the alias as written (redis, gpt-4) for round trips, in the catalog's normal form
+    written = catalog.normal_form(kind_text)
+    written = written if written != kind else None
     return Node(node_id, kind, label or None, replicas, autoscale, written, _plain(extra))
 
 

@@ -27,6 +27,7 @@ from .yamlio import LocatedDict, LocatedList
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
 _TOKEN = re.compile(rf"(?:{_QUOTED}|[^\s=\"']+)=(?:{_QUOTED}|'[^']*'|\S*)|{_QUOTED}|'[^']*'|\S+")
 _ARROW = re.compile(r"^(?:->|-(sync|async|fallback|replication)->)$")
+_ANY_ARROW = re.compile(r"(-[A-Za-z_]*->|->)")
 _REPLICAS = re.compile(r"^[x×](\d+)$", re.IGNORECASE)
 MAX_LINES = 20_000
 
@@ -43,7 +44,15 @@ def _tokens(line: str) -> list[str]:
 def _unquote(tok: str) -> str | None:
     if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'":
         body = tok[1:-1]
-        return body.replace('\\"', '"').replace("\\\\", "\\") if tok[0] == '"' else body
+        if tok[0] == "'":
+            return body
+        try:
+            value = json.loads(tok)   # "..." follows JSON string escapes (\n, \", \\, \u2028)
+            if isinstance(value, str):
+                return value
+        except ValueError:
+            pass
+        return body.replace('\\"', '"').replace("\\\\", "\\")
     return None
 
 
@@ -54,7 +63,7 @@ def _split_arrows(line: str) -> list[str]:
         if _unquote(tok) is not None:
             parts.append(tok)
             continue
-        pieces = re.split(r"(-(?:sync|async|fallback|replication)->|->)", tok)
+        pieces = _ANY_ARROW.split(tok)
         parts.extend(p for p in pieces if p)
     return parts
 
@@ -227,7 +236,15 @@ def _parse_node_line(node_id: str, rest: str, lineno: int, bad) -> LocatedDict |
 def _fmt_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:   # YAML 1.1 floats need a dot and a signed exponent
+            mantissa, exp = text.split("e")
+            text = f"{mantissa}.0e{exp if exp[0] in '+-' else '+' + exp}"
+        if text in ("inf", "-inf", "nan"):
+            return {"inf": ".inf", "-inf": "-.inf", "nan": ".nan"}[text]
+        return text
+    if isinstance(value, int):
         return repr(value)
     if value is None:
         return "null"
@@ -236,18 +253,28 @@ def _fmt_value(value: Any) -> str:
                 and yaml.safe_load(value) is not None:
             return value
         return _quote(value)
-    return _quote(json.dumps(value, separators=(",", ":")))
+    # lists and mappings: compact JSON with no whitespace, which YAML reads back as the same structure
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    return re.sub(r"\s", lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A JSON string literal, with every character that splits lines escaped."""
+    out = json.dumps(text, ensure_ascii=False)
+    for raw, escaped in _LINE_BREAKS.items():
+        out = out.replace(raw, escaped)
+    return out
 
 
 def to_dsl(design: Design) -> str:
     """Text for a design; parse_dsl(to_dsl(d)) gives back an equal design."""
     out: list[str] = []
     for n in design.nodes:
-        parts = [f"{n.id}: {n.written_kind or n.kind}"]
+        written = n.written_kind if n.written_kind and re.match(r"^[\w.+-]+$", n.written_kind) else None
+        parts = [f"{n.id}: {written or n.kind}"]
         if n.replicas != 1:
             parts.append(f"x{n.replicas}")
         if n.autoscale:

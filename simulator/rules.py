@@ -621,7 +621,15 @@ def parse_rule(raw: Any, loc: tuple = ()) -> tuple[Rule | None, list[RuleProblem
     try:
         args = cls.model_validate(value)
     except ValidationError as exc:
-        return None, [RuleProblem(here + tuple(err["loc"]), _message(cls, err)) for err in exc.errors()]
+        errors = exc.errors()
+        # a misspelt field shows once, as "unknown field 'thrugh'; did you mean through?", not also as missing
+        import difflib
+
+        names = field_names(cls)
+        meant = {m for e in errors if e["type"] == "extra_forbidden"
+                 for m in difflib.get_close_matches(str(e["loc"][0]), names, n=1, cutoff=0.5)}
+        errors = [e for e in errors if not (e["type"] == "missing" and str(e["loc"][0]) in meant)]
+        return None, [RuleProblem(here + tuple(err["loc"]), _message(cls, err)) for err in errors]
     return Rule(op, args), []
 
 
