@@ -16,7 +16,7 @@ from .design import load_design
 from .errors import Problem, SimulatorError
 from .rubric import Report, evaluate, fixture_problems, load_rubric
 from .scenario import load_library, load_scenario, reference_problems
-from .yamlio import load_file
+from .yamlio import load_file, read_text_file
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -43,7 +43,25 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("design", metavar="DESIGN", help="design file (YAML or JSON)")
     gr.add_argument("--scenario", metavar="ID", help="scenario id (default: the design's `scenario:` field)")
     gr.add_argument("--json", action="store_true", help="print one JSON object")
+    gr.add_argument("--save", action="store_true", help="store the graded attempt in the history")
+    gr.add_argument("--notes", metavar="FILE", help="a text file of notes to store (and show the grader)")
+    for module in _extensions():
+        module.add_parser(sub)
     return p
+
+
+# Commands that live in their own modules register here: each has add_parser(subparsers) and
+# run(args) -> int, and claims the command names in its COMMANDS tuple.
+EXTENSION_MODULES = ("simulator.cli_history", "simulator.cli_simulate", "simulator.cli_authoring")
+
+
+def _extensions():
+    import importlib
+    import importlib.util
+
+    for name in EXTENSION_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            yield importlib.import_module(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,7 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     try:
-        return COMMANDS[args.command](args)
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args)
+        for module in _extensions():
+            if args.command in module.COMMANDS:
+                return module.run(args)
+        raise UsageError(f"unknown command {args.command}")
     except SimulatorError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -173,18 +196,41 @@ def cmd_grade(args) -> int:
     scenario_id = args.scenario or design.scenario
     if not scenario_id:
         raise UsageError(f"{args.design}: which scenario? pass --scenario ID (see `python -m simulator list`)")
+    notes = {"notes": read_text_file(args.notes)} if args.notes else {}
     lib = load_library(check_references=False)
     scenario, rubric = lib.get(scenario_id)
     report = evaluate(design, rubric)
     for w in design.warnings:
         print(str(w), file=sys.stderr)
+    out = report.to_dict()
+    out["title"] = scenario.spec.title
+    if args.save:
+        out["attempt_id"] = save_graded(design, scenario, rubric, report, notes)
     if args.json:
-        out = report.to_dict()
-        out["title"] = scenario.spec.title
         print(json.dumps(out, indent=2))
     else:
         print(format_report(report, scenario.spec.title))
+        if args.save:
+            print(f"\nSaved as attempt {out['attempt_id']} (see the History page).")
     return EXIT_OK
+
+
+def save_graded(design, scenario, rubric, report: Report, notes: dict[str, str]) -> str:
+    """Store a graded attempt made outside the browser, so it shows in the history."""
+    from datetime import datetime, timezone
+
+    from .store import Store, default_user
+
+    now = datetime.now(timezone.utc)
+    design.scenario = scenario.spec.id
+    with Store() as store:
+        record = store.add_graded(scenario.spec.id, scenario.content_hash(rubric), design=design.to_dict(),
+                                  report=report.to_dict(), overall_score=report.score,
+                                  category_scores={k: c.score for k, c in report.categories.items()},
+                                  notes=notes, started_at=now, ended_at=now, deadline=now, mode="practice",
+                                  user=default_user(),
+                                  end_reason="submitted", grader="rules")
+    return record.id
 
 
 def format_report(report: Report, title: str) -> str:

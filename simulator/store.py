@@ -103,6 +103,11 @@ _MAX_LEN = {
 _PG_MIGRATION_LOCK_KEY = zlib.crc32(b"ml-sd-simulator:attempts:migrations")
 
 
+def default_user() -> str:
+    """Who the attempts belong to: SIMULATOR_USER, else 'local' (one person on one machine)."""
+    return os.environ.get("SIMULATOR_USER") or "local"
+
+
 def data_dir() -> Path:
     """The data directory: ``$SIMULATOR_DATA_DIR`` or ``<repo>/data``."""
     configured = os.environ.get(DATA_DIR_ENV)

@@ -1,0 +1,77 @@
+"""The React Flow canvas (streamlit-flow-component) bound to a Design.
+
+The design in session state is the truth; the canvas is a view of it. A change
+made in Python (palette, text, editor) bumps a version, which rebuilds the
+canvas state with a fresh timestamp so the browser takes it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+from streamlit_flow import streamlit_flow
+from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
+from streamlit_flow.state import StreamlitFlowState
+
+from simulator.canvas import auto_layout, from_canvas, to_canvas
+from simulator.design import Design
+
+
+def build_state(design: Design, highlight=()) -> StreamlitFlowState:
+    design.layout = auto_layout(design, design.layout)
+    nodes, edges = to_canvas(design, design.layout, highlight)
+    flow_nodes = [
+        StreamlitFlowNode(n["id"], (n["x"], n["y"]), {"content": n["content"], "kind": n["kind"]}, "default",
+                          "right", "left", draggable=True, selectable=True, connectable=True, deletable=True,
+                          style=dict(n["style"]))
+        for n in nodes
+    ]
+    flow_edges = [
+        StreamlitFlowEdge(e["id"], e["source"], e["target"], "default", marker_start={},
+                          marker_end={"type": "arrowclosed"}, animated=e["animated"], deletable=True,
+                          focusable=True, label=e["label"], label_style={}, label_show_bg=bool(e["label"]),
+                          label_bg_style={}, style=dict(e["style"]))
+        for e in edges
+    ]
+    return StreamlitFlowState(flow_nodes, flow_edges, timestamp=int(time.time() * 1000))
+
+
+@dataclass
+class CanvasEdit:
+    design: Design | None = None       # None: nothing changed
+    selected: str | None = None
+    structural: bool = False           # nodes or arrows changed (not only positions)
+    messages: list[str] = field(default_factory=list)
+
+
+def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "canvas",
+                  height: int = 520) -> CanvasEdit:
+    """Draw the canvas and report what the user did on it."""
+    ss = st.session_state
+    state_key, version_key = f"{key}__state", f"{key}__version"
+    built_key = f"{key}__built"
+    if ss.get(version_key) != version or state_key not in ss:
+        ss[state_key] = build_state(design, highlight)
+        ss[version_key] = version
+        ss[built_key] = ss[state_key].timestamp
+    new = streamlit_flow(key, ss[state_key], height=height, fit_view=True, allow_new_edges=True,
+                         get_node_on_click=True, get_edge_on_click=True, show_minimap=False,
+                         hide_watermark=True, min_zoom=0.3)
+    if new is None or not hasattr(new, "nodes"):   # outside a browser (tests) the component returns nothing
+        return CanvasEdit()
+    if (new.timestamp or 0) <= ss.get(built_key, 0):
+        # the browser's last value predates the state just sent from Python: stale, not an edit
+        return CanvasEdit(None, new.selected_id)
+    ss[state_key] = new
+    nodes = [{"id": n.id, "x": n.position.get("x", 0.0), "y": n.position.get("y", 0.0)} for n in new.nodes]
+    edges = [{"source": e.source, "target": e.target} for e in new.edges]
+    structure_now = ({n["id"] for n in nodes}, {(e["source"], e["target"]) for e in edges})
+    structure_was = (set(design.ids), {(e.source, e.target) for e in design.edges})
+    positions = {n["id"]: (float(n["x"]), float(n["y"])) for n in nodes}
+    moved = any(design.layout.get(k) != v for k, v in positions.items())
+    if structure_now == structure_was and not moved:
+        return CanvasEdit(None, new.selected_id)
+    edited, layout, messages = from_canvas(design, nodes, edges)
+    edited.layout = layout
+    return CanvasEdit(edited, new.selected_id, structure_now != structure_was, messages)

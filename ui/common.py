@@ -1,0 +1,84 @@
+"""What every page needs: page setup, the sidebar, the cached scenario library and the store."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from simulator.errors import SimulatorError
+from simulator.scenario import Library, load_library, scenario_dirs
+from simulator.store import Store, StoreError, default_user
+
+PAGES = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Practice.py", "Practice", ":material/timer:"),
+    ("pages/2_History.py", "History", ":material/history:"),
+)
+
+
+def current_user() -> str:
+    return default_user()
+
+
+def page_setup(title: str) -> None:
+    st.set_page_config(page_title=f"{title} · ML system design simulator", page_icon=":material/hub:",
+                       layout="wide")
+    sidebar()
+
+
+def sidebar() -> None:
+    root = Path(__file__).resolve().parent.parent
+    with st.sidebar:
+        st.markdown("### ML system design simulator")
+        for path, label, icon in PAGES:
+            if (root / path).exists():
+                st.page_link(path, label=label, icon=icon)
+        st.divider()
+
+
+def _library_signature() -> tuple:
+    """Size and mtime of every scenario and rubric file: the library reloads when one changes."""
+    sig = []
+    for scen_dir, rub_dir in scenario_dirs():
+        for folder in (scen_dir, scen_dir / "reference", rub_dir):
+            if folder.is_dir():
+                for p in sorted(folder.glob("*.yaml")):
+                    st_ = p.stat()
+                    sig.append((str(p), st_.st_size, st_.st_mtime_ns))
+    return tuple(sig)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _library(signature: tuple) -> Library:
+    return load_library()
+
+
+def library() -> Library:
+    return _library(_library_signature())
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str | None) -> Store:
+    return Store(url)
+
+
+def store() -> Store:
+    """The attempts store, or a clear error on the page (never a traceback)."""
+    try:
+        return _store(os.environ.get("SIMULATOR_DATABASE_URL") or None)
+    except (StoreError, SimulatorError) as exc:
+        st.error(f"The attempts store cannot be opened: {exc}")
+        st.stop()
+    except Exception as exc:  # a database driver error, a bad URL...
+        st.error(f"The attempts store cannot be opened ({type(exc).__name__}): {exc}. "
+                 "Check SIMULATOR_DATABASE_URL.")
+        st.stop()
+
+
+def show_library_problems(lib: Library) -> None:
+    if lib.problems:
+        with st.expander(f"{len(lib.problems)} scenario file problem(s): those scenarios are not offered",
+                         icon=":material/warning:"):
+            for p in lib.problems:
+                st.code(str(p), language=None)

@@ -1,0 +1,91 @@
+"""The result of a finished attempt: scores, every check, follow-ups, estimates, phases, reference diff, exports."""
+from __future__ import annotations
+
+import streamlit as st
+
+from simulator.compare import compare
+from simulator.design import DesignError, design_from_dict
+from simulator.render import to_dot, to_svg
+from ui.report import render_checks, render_estimates, render_phases, render_scores
+
+
+def render_result(record, scenario, rubric, *, key: str = "result") -> None:
+    spec = scenario.spec
+    report = record.report or {}
+    ended = {"submitted": "Submitted", "timed_out": "Time ran out: submitted automatically",
+             "abandoned": "Abandoned"}.get(record.end_reason or "", "Finished")
+    st.title(spec.title)
+    minutes = (record.duration_s or 0) / 60
+    st.caption(f"{ended} · {minutes:.0f} min · mode {record.mode} · graded by {record.grader or 'rules'}")
+    if not report:
+        st.warning("This attempt has no report.")
+        return
+    render_scores(report)
+
+    try:
+        design = design_from_dict(record.design or {})
+    except DesignError as exc:
+        st.error(f"The saved design cannot be read: {exc}")
+        design = None
+
+    checks_tab, compare_tab, notes_tab, export_tab = st.tabs(
+        ["Checks", "Reference design", "Estimates and phases", "Export"])
+    with checks_tab:
+        render_checks(report)
+        failed = [c for c in report.get("checks", []) if not c["passed"]]
+        st.markdown("**Follow-up questions**")
+        questions = [c["follow_up"] for c in failed] + list(spec.follow_ups)
+        st.markdown("\n".join(f"- {q}" for q in dict.fromkeys(questions)))
+        if record.feedback:
+            st.markdown("**Interviewer feedback**")
+            st.json(record.feedback, expanded=False)
+    with compare_tab:
+        if design is not None:
+            failing = sorted({n for c in failed for n in c.get("nodes", [])})
+            left, right = st.columns(2)
+            left.markdown("**Your design**")
+            if design.nodes:
+                left.graphviz_chart(to_dot(design, highlight=failing), width="stretch")
+            else:
+                left.caption("(empty)")
+            right.markdown("**Reference design**")
+            right.graphviz_chart(to_dot(scenario.reference), width="stretch")
+            diff = compare(design, scenario.reference)
+            if diff.empty:
+                st.success("Every kind of component and connection in the reference is in your design.")
+            if diff.missing_kinds:
+                st.markdown("**Components you missed** (by kind)")
+                st.dataframe([{"Kind": m["display"], "Reference": m["reference"], "Yours": m["yours"],
+                               "In the reference": ", ".join(m["reference_ids"])} for m in diff.missing_kinds],
+                             hide_index=True, width="stretch")
+            if diff.missing_connections:
+                st.markdown("**Connections you missed** (by kind)")
+                st.dataframe([{"Connection": m["text"], "Reference example": m["example"]}
+                              for m in diff.missing_connections], hide_index=True, width="stretch")
+    with notes_tab:
+        st.markdown("**Capacity estimates**")
+        render_estimates(report.get("estimates", []))
+        st.markdown("**Time per phase against budget**")
+        render_phases(spec.phases, record.phase_timings)
+        if any(record.notes.values()):
+            st.markdown("**Your notes**")
+            for name, text in record.notes.items():
+                if text:
+                    st.markdown(f"*{name.capitalize()}*")
+                    st.text(text)
+    with export_tab:
+        if design is not None:
+            stem = f"{spec.id}-{record.id[:8]}"
+            design.scenario = spec.id
+            cols = st.columns(3)
+            cols[0].download_button("Design as YAML", design.to_yaml(), f"{stem}.yaml", "application/yaml",
+                                    key=f"{key}-yaml")
+            cols[1].download_button("Design as JSON", design.to_json(), f"{stem}.json", "application/json",
+                                    key=f"{key}-json")
+            dot = to_dot(design)
+            svg = to_svg(dot)
+            if svg is not None:
+                cols[2].download_button("Diagram as SVG", svg, f"{stem}.svg", "image/svg+xml", key=f"{key}-svg")
+            else:
+                cols[2].download_button("Diagram as DOT", dot, f"{stem}.dot", "text/vnd.graphviz", key=f"{key}-dot")
+                cols[2].caption("Install graphviz (`dot`) for SVG export.")
