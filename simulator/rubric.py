@@ -91,6 +91,7 @@ class Rubric:
     title: str | None = None
     source: str | None = None
     digest: str = ""
+    peak_rps: float | None = None   # the scenario's peak traffic, set when paired with its scenario
 
     def check(self, check_id: str) -> Check:
         for c in self.checks:
@@ -307,14 +308,14 @@ class Report:
         }
 
 
-def run_check(check: Check, design: Design, ctx: Context | None = None) -> CheckResult:
+def run_check(check: Check, design: Design, ctx: Context | None = None, peak_rps: float | None = None) -> CheckResult:
     """One check on one design; an exception becomes an `error` verdict, never a silent pass."""
     if design.is_empty():
         return CheckResult(check.id, check.category, check.title, check.points, False, "fail", 0.0,
                            "the design is empty: add components and connect them", [], None,
                            check.hint, check.follow_up)
     try:
-        outcome = check.rule.evaluate(ctx or Context(design))
+        outcome = check.rule.evaluate(ctx or Context(design, peak_rps))
     except Exception as exc:  # a bug in a rule must show, not pass
         return CheckResult(check.id, check.category, check.title, check.points, False, "error", 0.0,
                            f"error while evaluating this check: {type(exc).__name__}: {exc}", [], None,
@@ -326,7 +327,7 @@ def run_check(check: Check, design: Design, ctx: Context | None = None) -> Check
 
 def evaluate(design: Design, rubric: Rubric) -> Report:
     """Grade a design against a rubric. Deterministic: the same design always gives the same report."""
-    ctx = None if design.is_empty() else Context(design)
+    ctx = None if design.is_empty() else Context(design, rubric.peak_rps)
     results = [run_check(c, design, ctx) for c in rubric.checks]
     categories: dict[str, CategoryResult] = {}
     for name, cat in rubric.categories.items():
@@ -350,7 +351,7 @@ def fixture_problems(rubric: Rubric) -> list[Problem]:
         for key, designs, want in (("pass", check.passing, True), ("fail", check.failing, False)):
             lines = check.fixture_lines.get(key, [])
             for k, design in enumerate(designs):
-                r = run_check(check, design)
+                r = run_check(check, design, peak_rps=rubric.peak_rps)
                 if r.passed != want:
                     verb = "fails" if want else "passes"
                     line = lines[k] if k < len(lines) else check.line

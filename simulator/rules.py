@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Annotated, Callable, ClassVar, Iterable, Literal
 
 import networkx as nx
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from . import catalog
 from .design import EDGE_KINDS, Design
@@ -67,9 +67,16 @@ def _edge_kinds(value: Any) -> list[str] | None:
     return out
 
 
-Kinds = Annotated[list[str], BeforeValidator(_kind_list),
-                  Field(json_schema_extra={"description": "a kind or alias, or a list of them"})]
-EdgeKinds = Annotated[list[str] | None, BeforeValidator(_edge_kinds)]
+# In JSON Schema a kind field takes one kind or a list of them (the validators accept both); the
+# names refer to $defs that rule_json_schema() supplies.
+_KIND_REF = {"$ref": "#/$defs/kind"}
+_EDGE_KIND_REF = {"$ref": "#/$defs/edge_kind"}
+Kinds = Annotated[list[str], BeforeValidator(_kind_list), WithJsonSchema({
+    "anyOf": [_KIND_REF, {"type": "array", "items": _KIND_REF, "minItems": 1}],
+    "description": "a kind or alias, or a list of them"})]
+EdgeKinds = Annotated[list[str] | None, BeforeValidator(_edge_kinds), WithJsonSchema({
+    "anyOf": [_EDGE_KIND_REF, {"type": "array", "items": _EDGE_KIND_REF, "minItems": 1}, {"type": "null"}],
+    "description": "only follow arrows of these kinds (default: all)"})]
 
 
 class _Args(BaseModel):
@@ -98,8 +105,9 @@ class Context:
     (dominators for single points of failure) and for callers that want ``ctx.graph``.
     """
 
-    def __init__(self, design: Design):
+    def __init__(self, design: Design, peak_rps: float | None = None):
         self.design = design
+        self.peak_rps = peak_rps   # the scenario's peak traffic, for the simulation operator
         self.kind = {n.id: n.kind for n in design.nodes}
         self.replicas = {n.id: n.replicas for n in design.nodes}
         self.autoscale = {n.id: n.autoscale for n in design.nodes}
@@ -671,3 +679,7 @@ def rule_json_schema() -> dict:
     variants.append({"type": "object", "properties": {"not": ref}, "required": ["not"],
                      "additionalProperties": False})
     return {"oneOf": variants}
+
+
+# The traffic-simulation operator (`simulate`) lives with the simulation and registers itself here.
+from . import simulate as _simulate  # noqa: E402,F401

@@ -209,6 +209,7 @@ def load_library(dirs: list[tuple[Path, Path]] | None = None, *, check_reference
                 lib.problems.append(Problem(f"rubric names scenario '{rubric.scenario}' but is the rubric of '{sid}'",
                                             str(rub_path), 1))
                 continue
+            rubric.peak_rps = scenario.spec.scale.peak_rps
             if check_references:
                 lib.problems.extend(reference_problems(scenario, rubric))
             lib.scenarios[sid] = scenario
@@ -218,6 +219,7 @@ def load_library(dirs: list[tuple[Path, Path]] | None = None, *, check_reference
 
 
 def reference_problems(scenario: Scenario, rubric: Rubric) -> list[Problem]:
+    rubric.peak_rps = scenario.spec.scale.peak_rps
     report = evaluate(scenario.reference, rubric)
     if report.score >= REFERENCE_MIN_SCORE:
         return []
