@@ -599,6 +599,36 @@ def migrate(engine: Engine) -> None:
 # --------------------------------------------------------------------------
 
 
+def _conditions(
+    *,
+    scenario_id: str | None = None,
+    scenario_ids: Iterable[str] | None = None,
+    user: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    finished: bool | None = None,
+) -> list[Any]:
+    """The WHERE clauses of the list filters."""
+    where: list[Any] = []
+    if scenario_id is not None:
+        where.append(AttemptRow.scenario_id == scenario_id)
+    if scenario_ids is not None:
+        if isinstance(scenario_ids, str):
+            raise StoreError("scenario_ids must be a list of scenario ids, not one string")
+        where.append(AttemptRow.scenario_id.in_(list(scenario_ids)))
+    if user is not None:
+        where.append(AttemptRow.user == user)
+    if since is not None:
+        where.append(AttemptRow.started_at >= _check_time("since", since))
+    if until is not None:
+        where.append(AttemptRow.started_at < _check_time("until", until))
+    if finished is True:
+        where.append(AttemptRow.ended_at.is_not(None))
+    elif finished is False:
+        where.append(AttemptRow.ended_at.is_(None))
+    return where
+
+
 def _filtered(
     query: Any,
     *,
@@ -608,20 +638,11 @@ def _filtered(
     until: datetime | None,
     finished: bool | None,
     limit: int | None,
+    scenario_ids: Iterable[str] | None = None,
 ) -> Any:
     """Apply the list filters and the newest-first order to a select."""
-    if scenario_id is not None:
-        query = query.where(AttemptRow.scenario_id == scenario_id)
-    if user is not None:
-        query = query.where(AttemptRow.user == user)
-    if since is not None:
-        query = query.where(AttemptRow.started_at >= _check_time("since", since))
-    if until is not None:
-        query = query.where(AttemptRow.started_at < _check_time("until", until))
-    if finished is True:
-        query = query.where(AttemptRow.ended_at.is_not(None))
-    elif finished is False:
-        query = query.where(AttemptRow.ended_at.is_(None))
+    query = query.where(*_conditions(scenario_id=scenario_id, scenario_ids=scenario_ids, user=user, since=since,
+                                     until=until, finished=finished))
     query = query.order_by(AttemptRow.started_at.desc(), AttemptRow.id.desc())
     if limit is not None:
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
@@ -944,6 +965,7 @@ class Store:
         self,
         *,
         scenario_id: str | None = ...,
+        scenario_ids: Iterable[str] | None = ...,
         user: str | None = ...,
         since: datetime | None = ...,
         until: datetime | None = ...,
@@ -957,6 +979,7 @@ class Store:
         self,
         *,
         scenario_id: str | None = ...,
+        scenario_ids: Iterable[str] | None = ...,
         user: str | None = ...,
         since: datetime | None = ...,
         until: datetime | None = ...,
@@ -969,6 +992,7 @@ class Store:
         self,
         *,
         scenario_id: str | None = None,
+        scenario_ids: Iterable[str] | None = None,
         user: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -978,7 +1002,9 @@ class Store:
     ) -> list[AttemptRecord] | list[AttemptSummary]:
         """Attempts, newest ``started_at`` first.
 
-        ``since`` is inclusive, ``until`` exclusive (both on started_at).
+        ``scenario_ids`` keeps attempts on any of these scenarios (an empty
+        list keeps none). ``since`` is inclusive, ``until`` exclusive (both on
+        started_at).
         ``finished`` True/False keeps only finished/open attempts.
         ``columns="summary"`` skips design, report and feedback (fast table view)
         and returns ``AttemptSummary`` objects.
@@ -990,8 +1016,8 @@ class Store:
         else:
             raise StoreError(f"columns must be 'full' or 'summary', got {columns!r}")
         query = _filtered(
-            select(*cols), scenario_id=scenario_id, user=user, since=since, until=until,
-            finished=finished, limit=limit,
+            select(*cols), scenario_id=scenario_id, scenario_ids=scenario_ids, user=user, since=since,
+            until=until, finished=finished, limit=limit,
         )
         with self.engine.connect() as conn, _gc_paused():
             return [cls(*row) for row in conn.execute(query)]
@@ -1000,6 +1026,7 @@ class Store:
         self,
         *,
         scenario_id: str | None = None,
+        scenario_ids: Iterable[str] | None = None,
         user: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -1013,8 +1040,8 @@ class Store:
         """
         cols = [cast(c, Text) if name in _JSON_FIELDS else c for name, c in zip(_RECORD_FIELDS, _RECORD_COLUMNS)]
         query = _filtered(
-            select(*cols), scenario_id=scenario_id, user=user, since=since, until=until,
-            finished=finished, limit=limit,
+            select(*cols), scenario_id=scenario_id, scenario_ids=scenario_ids, user=user, since=since,
+            until=until, finished=finished, limit=limit,
         )
         keys = [json.dumps(name) + ": " for name in _RECORD_FIELDS]
         json_fields = [name in _JSON_FIELDS for name in _RECORD_FIELDS]
@@ -1033,9 +1060,37 @@ class Store:
                 parts.append("{" + ", ".join(items) + "}")
         return _export_document(parts)
 
-    def count(self) -> int:
+    def count(
+        self,
+        *,
+        scenario_id: str | None = None,
+        scenario_ids: Iterable[str] | None = None,
+        user: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        finished: bool | None = None,
+    ) -> int:
+        """How many attempts (all, or those matching the ``list_attempts`` filters)."""
+        query = select(func.count()).select_from(AttemptRow).where(
+            *_conditions(scenario_id=scenario_id, scenario_ids=scenario_ids, user=user, since=since,
+                         until=until, finished=finished)
+        )
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(AttemptRow)).scalar_one())
+            return int(conn.execute(query).scalar_one())
+
+    def scenario_overview(self, user: str | None = None) -> dict[str, tuple[int, datetime, datetime]]:
+        """Per stored scenario id: ``(attempts, first started_at, last started_at)``,
+        in one grouped query (filter choices and date bounds for the history)."""
+        query = select(
+            AttemptRow.scenario_id,
+            func.count(),
+            func.min(AttemptRow.started_at),
+            func.max(AttemptRow.started_at),
+        ).group_by(AttemptRow.scenario_id)
+        if user is not None:
+            query = query.where(AttemptRow.user == user)
+        with self.engine.connect() as conn:
+            return {sid: (int(n), first, last) for sid, n, first, last in conn.execute(query)}
 
     def latest_open(self, scenario_id: str, user: str = "local") -> AttemptRecord | None:
         """The newest unfinished attempt of this user on this scenario (to resume), or None."""
