@@ -9,12 +9,14 @@ from simulator.timer import clock
 
 
 def render_scores(report: dict[str, Any]) -> None:
-    cats = report.get("categories", {})
-    cols = st.columns(min(len(cats) + 1, 8))
-    cols[0].metric("Overall", f"{report.get('score', 0):.0f}/100")
-    for col, (name, c) in zip(cols[1:], cats.items()):
-        col.metric(c.get("title", name), f"{c.get('score', 0):.0f}", help=f"{c.get('passed', 0)} of "
-                   f"{c.get('total', 0)} checks passed · weight {c.get('weight', 1):g}")
+    """The overall score, then every category (four to a row so long names stay readable)."""
+    cats = list(report.get("categories", {}).items())
+    st.metric("Overall", f"{report.get('score', 0):.0f}/100")
+    for start in range(0, len(cats), 4):
+        cols = st.columns(4)
+        for col, (name, c) in zip(cols, cats[start:start + 4]):
+            col.metric(c.get("title", name), f"{c.get('score', 0):.0f}", help=f"{c.get('passed', 0)} of "
+                       f"{c.get('total', 0)} checks passed · weight {c.get('weight', 1):g}")
 
 
 def render_checks(report: dict[str, Any], *, show_passed: bool = True) -> None:
