@@ -18,17 +18,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .design import Design, parse_design
 from .dsl import parse_dsl
 from .errors import DesignError, Problem, RubricError
-from .rules import Context, Rule, parse_rule
+from .rules import Context, Rule, never_passes, parse_rule
 from .yamlio import LocatedDict, load_mapping, locate, read_text_file
 
 CHECK_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 CORE_CATEGORIES = ("caching", "fallback", "monitoring", "scaling")
+WEIGHT_TOTAL = 100
 
 
 class CategorySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(None, max_length=80)
-    weight: float = Field(1.0, gt=0, le=1000)
+    title: str | None = Field(None, max_length=80, description="shown on score cards (default: the name)")
+    weight: float = Field(1.0, gt=0, le=1000, description="share of the overall score; the weights of all "
+                                                         "categories add up to 100")
     description: str | None = Field(None, max_length=500)
 
 
@@ -42,21 +44,22 @@ class Fixtures(BaseModel):
 
 class CheckSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=CHECK_ID, description="lowercase letters, digits and '-'")
-    category: str
-    points: int = Field(ge=1, le=100)
-    title: str = Field(min_length=3, max_length=120)
+    id: str = Field(pattern=CHECK_ID, description="lowercase letters, digits and '-'; unique in the rubric")
+    category: str = Field(description="one of the names under `categories`")
+    points: int = Field(ge=1, le=100, description="weight of the check inside its category")
+    title: str = Field(min_length=3, max_length=120, description="what a passing design does, in one line")
     rule: Any = Field(description="one rule operator or combinator")
-    hint: str = Field(min_length=3, max_length=600)
-    follow_up: str = Field(min_length=3, max_length=400)
-    fixtures: Fixtures | None = None
+    hint: str = Field(min_length=3, max_length=600, description="shown when the check fails: what to draw")
+    follow_up: str = Field(min_length=3, max_length=400, description="the question an interviewer would ask")
+    fixtures: Fixtures | None = Field(None, description="small designs that must pass and must fail the check")
 
 
 class RubricSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    scenario: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    scenario: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="the id of the scenario graded")
     title: str | None = None
-    categories: dict[str, CategorySpec]
+    categories: dict[str, CategorySpec] = Field(description="name -> title, weight, description; the "
+                                                            "weights add up to 100")
     checks: list[CheckSpec] = Field(min_length=1)
 
 
@@ -73,6 +76,7 @@ class Check:
     failing: list[Design] = field(default_factory=list)
     line: int | None = None
     fixture_lines: dict[str, list[int | None]] = field(default_factory=dict)
+    fixture_columns: dict[str, list[int | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,6 +96,7 @@ class Rubric:
     source: str | None = None
     digest: str = ""
     peak_rps: float | None = None   # the scenario's peak traffic, set when paired with its scenario
+    entry_rates: dict | None = None  # the scenario's traffic profile (traffic.entries), likewise
 
     def check(self, check_id: str) -> Check:
         for c in self.checks:
@@ -162,8 +167,13 @@ def parse_rubric(data: Any, source: str | None = None) -> Rubric:
         for rp in rule_problems:
             problems.append(_loc_problems(data, source, ("checks", i, "rule") + rp.loc,
                                           f"check '{cid}': {rp.message}"))
+        impossible = never_passes(rule) if rule is not None else None
+        if impossible:
+            problems.append(_loc_problems(data, source, ("checks", i, "rule") + impossible[0],
+                                          f"check '{cid}' can never pass, whatever the design: {impossible[1]}"))
         passing, failing = [], []
         lines: dict[str, list[int | None]] = {"pass": [], "fail": []}
+        columns: dict[str, list[int | None]] = {"pass": [], "fail": []}
         fixtures = raw.get("fixtures")
         if isinstance(fixtures, dict):
             for key, bucket in (("pass", passing), ("fail", failing)):
@@ -173,6 +183,7 @@ def parse_rubric(data: Any, source: str | None = None) -> Rubric:
                 for j, item in enumerate(items):
                     pos = locate(data, ("checks", i, "fixtures", key, j))
                     lines[key].append(pos[0] if pos else None)
+                    columns[key].append(pos[1] if pos else None)
                     try:
                         bucket.append(_fixture_design(item, data, source, ("checks", i, "fixtures", key, j)))
                     except DesignError as exc:
@@ -183,11 +194,14 @@ def parse_rubric(data: Any, source: str | None = None) -> Rubric:
             c = spec.checks[i]
             pos = locate(data, ("checks", i))
             checks.append(Check(c.id, c.category, c.points, c.title, rule, c.hint, c.follow_up, passing, failing,
-                                pos[0] if pos else None, lines))
+                                pos[0] if pos else None, lines, columns))
     for name in categories:
         if spec is not None and not any(c.category == name for c in spec.checks):
             problems.append(_loc_problems(data, source, ("categories", name),
                                           f"category '{name}' has no checks: its score could never be earned"))
+    weight_problem = _weights_problem(data, source)
+    if weight_problem:
+        problems.append(weight_problem)
     if problems:
         raise RubricError(problems)
     cats = {name: Category(name, c.title or name.replace("_", " ").capitalize(), c.weight, c.description)
@@ -196,8 +210,40 @@ def parse_rubric(data: Any, source: str | None = None) -> Rubric:
     return Rubric(spec.scenario, cats, checks, spec.title, source, digest)
 
 
+def _weights_problem(data: Any, source: str | None) -> Problem | None:
+    """The category weights are shares of the overall score: they must add up to 100."""
+    categories = data.get("categories")
+    if not isinstance(categories, dict) or not categories:
+        return None
+    weights: dict[str, float] = {}
+    for name, cat in categories.items():
+        weight = cat.get("weight", 1.0) if isinstance(cat, dict) else None
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            return None          # a wrong type is reported on its own line
+        weights[str(name)] = float(weight)
+    total = sum(weights.values())
+    if abs(total - WEIGHT_TOTAL) < 1e-6:
+        return None
+    parts = " + ".join(f"{name} {w:g}" for name, w in weights.items())
+    unset = [str(n) for n, c in categories.items() if not (isinstance(c, dict) and "weight" in c)]
+    note = f" ({', '.join(unset)} without a weight count 1)" if unset else ""
+    gap = WEIGHT_TOTAL - total
+    fix = f"add {gap:g}" if gap > 0 else f"take {-gap:g} off"
+    # on the `categories:` key itself (locate() would point inside the mapping, at its first category)
+    pos = getattr(data, "key_pos", {}).get("categories") or locate(data, ("categories",)) or (None, None)
+    return Problem(f"category weights do not add up: {parts} = {total:g}, not {WEIGHT_TOTAL}{note}; "
+                   f"{fix} across the categories so the overall score is out of 100", source, *pos)
+
+
 def _field_hint(err: dict) -> str:
     msg = _message(err)
+    loc = err["loc"]
+    if err["type"] == "missing":
+        if len(loc) == 1:
+            return msg + "; a rubric needs scenario, categories and checks"
+        if len(loc) == 3 and loc[0] == "checks":
+            return (f"check #{loc[1] + 1} is missing '{loc[2]}'; a check needs id, category, points, title, "
+                    "rule, hint and follow_up")
     if err["type"] == "extra_forbidden":
         loc = err["loc"]
         if len(loc) == 1:
@@ -308,14 +354,15 @@ class Report:
         }
 
 
-def run_check(check: Check, design: Design, ctx: Context | None = None, peak_rps: float | None = None) -> CheckResult:
+def run_check(check: Check, design: Design, ctx: Context | None = None, peak_rps: float | None = None,
+              entry_rates: dict | None = None) -> CheckResult:
     """One check on one design; an exception becomes an `error` verdict, never a silent pass."""
     if design.is_empty():
         return CheckResult(check.id, check.category, check.title, check.points, False, "fail", 0.0,
                            "the design is empty: add components and connect them", [], None,
                            check.hint, check.follow_up)
     try:
-        outcome = check.rule.evaluate(ctx or Context(design, peak_rps))
+        outcome = check.rule.evaluate(ctx or Context(design, peak_rps, entry_rates))
     except Exception as exc:  # a bug in a rule must show, not pass
         return CheckResult(check.id, check.category, check.title, check.points, False, "error", 0.0,
                            f"error while evaluating this check: {type(exc).__name__}: {exc}", [], None,
@@ -327,7 +374,7 @@ def run_check(check: Check, design: Design, ctx: Context | None = None, peak_rps
 
 def evaluate(design: Design, rubric: Rubric) -> Report:
     """Grade a design against a rubric. Deterministic: the same design always gives the same report."""
-    ctx = None if design.is_empty() else Context(design, rubric.peak_rps)
+    ctx = None if design.is_empty() else Context(design, rubric.peak_rps, rubric.entry_rates)
     results = [run_check(c, design, ctx) for c in rubric.checks]
     categories: dict[str, CategoryResult] = {}
     for name, cat in rubric.categories.items():
@@ -351,10 +398,36 @@ def fixture_problems(rubric: Rubric) -> list[Problem]:
         for key, designs, want in (("pass", check.passing, True), ("fail", check.failing, False)):
             lines = check.fixture_lines.get(key, [])
             for k, design in enumerate(designs):
-                r = run_check(check, design, peak_rps=rubric.peak_rps)
+                r = run_check(check, design, peak_rps=rubric.peak_rps, entry_rates=rubric.entry_rates)
                 if r.passed != want:
                     verb = "fails" if want else "passes"
                     line = lines[k] if k < len(lines) else check.line
+                    cols = check.fixture_columns.get(key, [])
                     out.append(Problem(f"check '{check.id}': {key} fixture #{k + 1} {verb} it: {r.evidence}",
-                                       rubric.source, line))
+                                       rubric.source, line, cols[k] if k < len(cols) else None))
+    return out
+
+
+@dataclass
+class FixtureOutcome:
+    check: str
+    kind: str            # pass | fail: what the fixture declares
+    index: int           # 1-based, as in the messages
+    line: int | None
+    ok: bool             # behaves as declared
+    status: str          # the check's verdict on it: pass | fail | error
+    evidence: str
+
+
+def fixture_outcomes(rubric: Rubric) -> list[FixtureOutcome]:
+    """Every fixture of every check with the verdict it gets (for authoring tools)."""
+    out: list[FixtureOutcome] = []
+    peak = getattr(rubric, "peak_rps", None)
+    for check in rubric.checks:
+        for key, designs, want in (("pass", check.passing, True), ("fail", check.failing, False)):
+            lines = check.fixture_lines.get(key, [])
+            for k, design in enumerate(designs):
+                r = run_check(check, design, None, peak, getattr(rubric, "entry_rates", None))
+                out.append(FixtureOutcome(check.id, key, k + 1, lines[k] if k < len(lines) else check.line,
+                                          r.passed == want, r.status, r.evidence))
     return out

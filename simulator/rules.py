@@ -67,16 +67,13 @@ def _edge_kinds(value: Any) -> list[str] | None:
     return out
 
 
-# In JSON Schema a kind field takes one kind or a list of them (the validators accept both); the
-# names refer to $defs that rule_json_schema() supplies.
-_KIND_REF = {"$ref": "#/$defs/kind"}
-_EDGE_KIND_REF = {"$ref": "#/$defs/edge_kind"}
+# In JSON Schema a kind field takes one kind or a list of them (the validators accept both).
+# rule_json_schema() replaces these markers with references to its $defs.kind and $defs.edge_kind.
+_SCHEMA_MARK = "x-simulator-type"
 Kinds = Annotated[list[str], BeforeValidator(_kind_list), WithJsonSchema({
-    "anyOf": [_KIND_REF, {"type": "array", "items": _KIND_REF, "minItems": 1}],
-    "description": "a kind or alias, or a list of them"})]
+    _SCHEMA_MARK: "kinds", "description": "a kind or alias, or a list of them"})]
 EdgeKinds = Annotated[list[str] | None, BeforeValidator(_edge_kinds), WithJsonSchema({
-    "anyOf": [_EDGE_KIND_REF, {"type": "array", "items": _EDGE_KIND_REF, "minItems": 1}, {"type": "null"}],
-    "description": "only follow arrows of these kinds (default: all)"})]
+    _SCHEMA_MARK: "edge_kinds", "description": "only follow arrows of these kinds (default: all)"})]
 
 
 class _Args(BaseModel):
@@ -105,9 +102,10 @@ class Context:
     (dominators for single points of failure) and for callers that want ``ctx.graph``.
     """
 
-    def __init__(self, design: Design, peak_rps: float | None = None):
+    def __init__(self, design: Design, peak_rps: float | None = None, entry_rates: dict | None = None):
         self.design = design
         self.peak_rps = peak_rps   # the scenario's peak traffic, for the simulation operator
+        self.entry_rates = entry_rates   # the scenario's traffic profile {kind: req/s per source}, or None
         self.kind = {n.id: n.kind for n in design.nodes}
         self.replicas = {n.id: n.replicas for n in design.nodes}
         self.autoscale = {n.id: n.autoscale for n in design.nodes}
@@ -662,23 +660,210 @@ def _message(cls: type[_Args], err: dict) -> str:
     return f"`{cls.op}` rule, field '{field_name}': {msg}"
 
 
+def kind_names() -> list[str]:
+    """Every name a kind field accepts: catalog kinds and aliases, as written and in normal form."""
+    names = set(catalog.ALIASES)
+    for kind in catalog.KINDS.values():
+        names.add(kind.name)
+        names.update(catalog.normal_form(a) for a in kind.aliases)
+    return sorted(names)
+
+
+KIND_NOTE = ("a component kind or alias from the catalog (`python -m simulator kinds`); the simulator also "
+             "accepts any letter case, and spaces or hyphens for '_'")
+
+
+def _resolve_marks(node: Any) -> Any:
+    """Replace the kind-field markers with "one name or a non-empty list of names" schemas."""
+    if isinstance(node, list):
+        return [_resolve_marks(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    mark = node.get(_SCHEMA_MARK)
+    if mark in ("kinds", "edge_kinds"):
+        ref = {"$ref": "#/$defs/kind" if mark == "kinds" else "#/$defs/edge_kind"}
+        out = {k: v for k, v in node.items() if k != _SCHEMA_MARK}
+        options = [ref, {"type": "array", "items": ref, "minItems": 1}]
+        if mark == "edge_kinds":
+            options.append({"type": "null"})
+        out["anyOf"] = options
+        return out
+    return {k: _resolve_marks(v) for k, v in node.items()}
+
+
 def rule_json_schema() -> dict:
-    """JSON Schema of a rule (operators and combinators), for editors."""
+    """JSON Schema of a rule (operators and combinators), for editors.
+
+    A self-contained document: the rule itself is ``$defs.rule`` (combinators refer to it by
+    ``#/$defs/rule``), next to ``$defs.kind`` and ``$defs.edge_kind``. To embed it, merge its
+    ``$defs`` into the host document's ``$defs`` and point at ``#/$defs/rule``.
+    """
+    defs: dict[str, Any] = {}
     variants = []
     for op, cls in OPERATORS.items():
         schema = cls.model_json_schema(by_alias=True)
+        defs.update(schema.pop("$defs", {}))
         schema.pop("title", None)
         schema["description"] = cls.summary
         variants.append({"type": "object", "properties": {op: schema}, "required": [op],
-                         "additionalProperties": False})
+                         "additionalProperties": False, "description": f"{op}: {cls.summary}"})
     ref = {"$ref": "#/$defs/rule"}
     variants.append({"type": "object", "properties": {"all": {"type": "array", "items": ref, "minItems": 1}},
-                     "required": ["all"], "additionalProperties": False})
+                     "required": ["all"], "additionalProperties": False,
+                     "description": "all: every rule of the list holds"})
     variants.append({"type": "object", "properties": {"any": {"type": "array", "items": ref, "minItems": 1}},
-                     "required": ["any"], "additionalProperties": False})
+                     "required": ["any"], "additionalProperties": False,
+                     "description": "any: at least one rule of the list holds"})
     variants.append({"type": "object", "properties": {"not": ref}, "required": ["not"],
-                     "additionalProperties": False})
-    return {"oneOf": variants}
+                     "additionalProperties": False, "description": "not: the rule does not hold"})
+    variants = _resolve_marks(variants)
+    defs = _resolve_marks(defs)
+    defs["rule"] = {"oneOf": variants,
+                    "description": "one operator (" + ", ".join(OPERATORS) + ") or combinator (all, any, not)"}
+    defs["kind"] = {"type": "string", "enum": kind_names(), "description": KIND_NOTE}
+    defs["edge_kind"] = {"type": "string", "enum": list(EDGE_KINDS),
+                         "description": "an arrow kind (the simulator ignores letter case)"}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": "#/$defs/rule", "$defs": defs}
+
+
+# ---------------------------------------------------------------------------
+# static analysis: rules no design can ever pass
+# ---------------------------------------------------------------------------
+# Only what is certain is reported. Every passing rule implies bounds on how many nodes of some kinds a
+# design has (`present` says so directly; `reaches` needs a node of its from and to kinds...). Under
+# `all` those bounds must be satisfiable together: since each node has one kind, a count over a set of
+# kinds is at least the count over any subset, so "at least 2 of {cache}" and "at most 1 of
+# {cache, cdn}" cannot both hold.
+
+MAX_DESIGN_NODES = 5_000      # design.MAX_NODES
+MAX_REPLICAS = 100_000        # the design contract's replica limit
+
+
+@dataclass(frozen=True)
+class _Bound:
+    kinds: frozenset
+    low: int
+    high: int | None
+    loc: tuple
+    source: str              # which rule asks, for the message
+
+    def text(self) -> str:
+        kinds = _kinds(sorted(self.kinds))
+        if self.high is None:
+            return f"at least {self.low} {kinds} node(s)"
+        if self.low == 0:
+            return f"at most {self.high} {kinds} node(s)" if self.high else f"no {kinds} node"
+        if self.low == self.high:
+            return f"exactly {self.low} {kinds} node(s)"
+        return f"between {self.low} and {self.high} {kinds} nodes"
+
+
+def _needs_nodes(args: _Args, loc: tuple) -> list[_Bound]:
+    """What a passing operator implies about node counts."""
+    op = f"`{args.op}`"
+    if isinstance(args, Present):
+        return [_Bound(frozenset(args.kind), args.min, args.max, loc, op)]
+    fields: list[tuple[str, list[str] | None]] = []
+    if isinstance(args, (EdgeRule, Reaches, NoSpof)):
+        fields = [("from", args.source), ("to", args.target)]
+    elif isinstance(args, Via):
+        fields = [("from", args.source), ("to", args.target), ("through", args.through)]
+    elif isinstance(args, Fallback):
+        fields = [("target", args.target), ("alternatives", args.alternatives)]
+    elif isinstance(args, Scaled):
+        fields = [("kind", args.kind)]
+    elif isinstance(args, Balanced):
+        fields = [("kind", args.kind), ("by", args.by)]
+    elif isinstance(args, Decoupled):
+        fields = [("producer", args.producer), ("consumer", args.consumer)]
+        if not args.async_edges:
+            fields.append(("through", args.through))
+    return [_Bound(frozenset(kinds), 1, None, loc + (name,), f"{op} (its '{name}')")
+            for name, kinds in fields if kinds]
+
+
+def _needs(rule: Rule, loc: tuple) -> list[_Bound]:
+    here = loc + (rule.op,)
+    if rule.args is not None:
+        return _needs_nodes(rule.args, here)
+    if rule.op == "all":
+        return [b for i, c in enumerate(rule.children) for b in _needs(c, here + (i,))]
+    if rule.op == "not":
+        inner = rule.children[0]
+        if inner.args is not None and isinstance(inner.args, Present):
+            p = inner.args
+            kinds = frozenset(p.kind)
+            if p.max is None and p.min > 0:          # not (count >= min)  ->  count <= min - 1
+                return [_Bound(kinds, 0, p.min - 1, here + ("present",), "`not present`")]
+            if p.min == 0 and p.max is not None:     # not (count <= max)  ->  count >= max + 1
+                return [_Bound(kinds, p.max + 1, None, here + ("present",), "`not present`")]
+        if inner.op == "not":
+            return _needs(inner.children[0], here)
+    return []
+
+
+def _always_holds(rule: Rule) -> bool:
+    """True when every (non-empty) design passes the rule."""
+    if rule.args is not None:
+        return isinstance(rule.args, Present) and rule.args.min == 0 and rule.args.max is None
+    if rule.op == "not":
+        return never_passes(rule.children[0]) is not None
+    if rule.op == "all":
+        return all(_always_holds(c) for c in rule.children)
+    return any(_always_holds(c) for c in rule.children)
+
+
+def _operator_impossible(args: _Args, here: tuple) -> tuple[tuple, str] | None:
+    if isinstance(args, Present):
+        kinds = _kinds(args.kind)
+        if args.max is not None and args.min > args.max:
+            implicit = "" if "min" in args.model_fields_set else " (min is 1 unless given: write min: 0)"
+            return here + ("min",), (f"`present` asks for at least {args.min} and at most {args.max} {kinds} "
+                                     f"node(s): no count is both{implicit}; raise max or lower min")
+        if args.min > MAX_DESIGN_NODES:
+            return here + ("min",), (f"`present` asks for at least {args.min:,} {kinds} nodes, but a design has "
+                                     f"at most {MAX_DESIGN_NODES:,} nodes; lower min")
+    if isinstance(args, Scaled) and not args.autoscale_required and not args.autoscale_counts \
+            and args.min_replicas > MAX_REPLICAS:
+        return here + ("min_replicas",), (f"`scaled` asks for {args.min_replicas:,} replicas without autoscale, "
+                                          f"but a node has at most {MAX_REPLICAS:,}; lower min_replicas")
+    return None
+
+
+def never_passes(rule: Rule, loc: tuple = ()) -> tuple[tuple, str] | None:
+    """Why no design could ever pass ``rule``, with the path of the offending part; None if one might.
+
+    Only certain cases are reported: `present` with min above max, `not` of a rule that always holds
+    (such as `present` with min 0 and no max), `any` whose every branch is impossible, and `all` whose
+    parts ask for node counts that contradict each other.
+    """
+    here = loc + (rule.op,)
+    if rule.args is not None:
+        return _operator_impossible(rule.args, here)
+    if rule.op == "not":
+        if _always_holds(rule.children[0]):
+            return here, ("`not` of a rule that every design satisfies (e.g. `present` with min 0 and no max) "
+                          "can never pass; give the inner rule a bound, or drop the `not`")
+        return None
+    if rule.op == "any":
+        reasons = [never_passes(c, here + (i,)) for i, c in enumerate(rule.children)]
+        if all(reasons):
+            return here, "no branch of `any` can pass: " + "; ".join(r[1] for r in reasons if r)
+        return None
+    for i, child in enumerate(rule.children):
+        reason = never_passes(child, here + (i,))
+        if reason:
+            return reason
+    bounds = _needs(rule, loc)
+    for wide in bounds:
+        if wide.high is None:
+            continue
+        for narrow in bounds:
+            if narrow is not wide and narrow.kinds <= wide.kinds and narrow.low > wide.high:
+                return narrow.loc, (f"the parts of `all` contradict each other: {narrow.source} needs "
+                                    f"{narrow.text()}, but {wide.source} allows {wide.text()}; "
+                                    "no design has both")
+    return None
 
 
 # The traffic-simulation operator (`simulate`) lives with the simulation and registers itself here.

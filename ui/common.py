@@ -14,6 +14,7 @@ PAGES = (
     ("app.py", "Home", ":material/home:"),
     ("pages/1_Practice.py", "Practice", ":material/timer:"),
     ("pages/2_History.py", "History", ":material/history:"),
+    ("pages/3_Authoring.py", "Authoring", ":material/edit_note:"),
 )
 
 
