@@ -16,6 +16,7 @@ from ui.canvas import canvas_editor
 from ui.common import current_user, library, page_setup, store
 from ui.report import render_checks, render_scores
 from ui.results import render_result
+from ui.simulate_panel import simulate_panel
 
 page_setup("Practice")
 ss = st.session_state
@@ -98,7 +99,9 @@ if attempt is None:
     st.stop()
 
 st.query_params["attempt"] = attempt.id
-if ss.get("loaded_attempt") != attempt.id:
+# Streamlit drops the state of widgets a run did not draw (a visit to another page): reload the
+# notes, estimates and text from the store then, or they would show empty and autosave would wipe them.
+if ss.get("loaded_attempt") != attempt.id or (not attempt.finished and "notes_requirements" not in ss):
     load_into_session(attempt)
 
 
@@ -267,7 +270,7 @@ with canvas_tab:
                 st.rerun()
         design = ss["design"]
         st.caption("Drag from a node's right handle to another node's left handle to connect; select a node "
-                   "or an arrow to edit it below. Red outlines mark components that failing checks point at.")
+                   "or an arrow to edit or delete it below. Red outlines mark components that failing checks point at.")
         selectable = design.ids + [f"{e.source}->{e.target}" for e in design.edges]
         selected = edit.selected if edit.selected in selectable else None
         target_id = st.selectbox("Edit", selectable, index=selectable.index(selected) if selected else None,
@@ -356,6 +359,8 @@ with notes_tab:
                              step=1.0, format="%g", on_change=autosave)
 
 # --- diagram and live checks --------------------------------------------------
+with st.expander("Simulate traffic and failures", icon=":material/speed:"):
+    simulate_panel(ss["design"], scenario, key="practice-sim")
 st.subheader("Diagram", anchor=False)
 design = ss["design"]
 if design.nodes:

@@ -49,7 +49,7 @@ _KINDS: tuple[Kind, ...] = (
     _K("sensor", "Sensor", GROUPS[0], "invtriangle", "#e8eaf6", "Camera, lidar, radar or any device producing data",
        ("camera", "lidar", "radar"), None, 2, 0),
     _K("edge_device", "Edge device", GROUPS[0], "box3d", "#e8eaf6", "On-device or on-vehicle compute",
-       ("vehicle", "jetson", "edge"), 50, 20, 0.5),
+       ("vehicle", "jetson", "edge"), 400, 20, 0.5),
     _K("cdn", "CDN", GROUPS[0], "tab", "#c5cae9", "Content delivery network caching responses near users",
        ("cloudfront", "akamai", "fastly"), 100_000, 10, 0.5, 0.8),
     # Traffic and access
@@ -95,7 +95,7 @@ _KINDS: tuple[Kind, ...] = (
        ("triton", "torchserve", "tf_serving", "tfserving", "kserve", "seldon", "bentoml", "ray_serve",
         "vllm", "sagemaker_endpoint", "model"), 200, 30, 1.5),
     _K("llm", "LLM", GROUPS[5], "doubleoctagon", "#a5d6a7", "A large language model (hosted API or self-served)",
-       ("gpt-4", "gpt-4o", "gpt", "openai", "gemini", "claude", "llama", "mistral", "small_llm"), 50, 800, 4.0),
+       ("gpt-4", "gpt-4o", "gpt", "openai", "gemini", "claude", "llama", "mistral", "small_llm"), 500, 800, 300.0),
     _K("guardrails", "Guardrails", GROUPS[5], "octagon", "#ffcdd2", "Input/output validation and safety filters",
        ("guardrail", "moderation", "safety_filter", "llama_guard"), 1_000, 20, 0.3),
     # ML lifecycle
@@ -109,7 +109,7 @@ _KINDS: tuple[Kind, ...] = (
        ("labelbox", "label_studio", "annotation", "scale_ai"), None, None, 1.0),
     # Observability
     _K("monitoring", "Monitoring", GROUPS[7], "ellipse", "#fff9c4", "Metrics collection and SLOs",
-       ("prometheus", "datadog", "cloudwatch", "metrics", "opentelemetry", "otel"), 20_000, 1, 0.2),
+       ("prometheus", "datadog", "cloudwatch", "metrics", "opentelemetry", "otel"), 100_000, 1, 0.4),
     _K("dashboard", "Dashboard", GROUPS[7], "ellipse", "#fff9c4", "Charts for humans", ("grafana", "kibana", "looker"),
        None, None, 0.1),
     _K("alerting", "Alerting", GROUPS[7], "ellipse", "#fff59d", "Pages a human when an SLO breaks",
@@ -118,7 +118,7 @@ _KINDS: tuple[Kind, ...] = (
        ("elk", "elasticsearch", "loki", "splunk", "logs"), 20_000, 1, 0.2),
     _K("drift_detector", "Drift detector", GROUPS[7], "ellipse", "#fff59d",
        "Watches input and prediction distributions", ("evidently", "whylabs", "arize", "fiddler", "drift"),
-       1_000, 10, 0.2),
+       20_000, 10, 0.2),
     # Safety and experiments
     _K("ab_testing", "A/B testing", GROUPS[8], "diamond", "#ffe0b2", "Traffic split between model versions",
        ("ab_test", "experimentation", "canary", "shadow"), 10_000, 2, 0.1),

@@ -30,7 +30,9 @@ def run(args) -> int:
     scenario, _ = load_library(check_references=False).get(scenario_id)
     if not args.load >= 0:
         raise SimulatorError(f"--load must be a number >= 0, not {args.load}")
-    result = simulate(design, scenario.spec.scale.peak_rps, load=args.load, failed=args.fail, chaos=args.chaos)
+    traffic = scenario.spec.traffic
+    result = simulate(design, scenario.spec.scale.peak_rps, load=args.load, failed=args.fail, chaos=args.chaos,
+                      entry_rates=traffic.entries if traffic else None)
     if args.json:
         print(json.dumps(simulation_json(result), indent=2))
     else:

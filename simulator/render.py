@@ -34,7 +34,8 @@ def node_caption(node) -> str:
 def to_dot(design: Design, *, highlight: Iterable[str] = (), heat: Mapping[str, float] | None = None,
            missing: Iterable[str] = (), rankdir: str = "LR") -> str:
     """DOT for a design. ``highlight`` outlines nodes in red (failing checks); ``heat`` colours by
-    utilisation 0..1+; ``missing`` draws nodes dashed (used for reference diffs)."""
+    utilisation 0..1+ (nodes without a figure turn neutral grey, so kind colours are not read as
+    load); ``missing`` draws nodes dashed (used for reference diffs)."""
     hot = set(highlight)
     ghost = set(missing)
     lines = [
@@ -47,8 +48,8 @@ def to_dot(design: Design, *, highlight: Iterable[str] = (), heat: Mapping[str, 
         k = catalog.KINDS.get(n.kind)
         attrs = [f"label={_q(node_caption(n))}", f"shape={k.shape if k else 'box'}"]
         fill = k.color if k else "#eeeeee"
-        if heat is not None and n.id in heat:
-            fill = _heat_colour(heat[n.id])
+        if heat is not None:
+            fill = _heat_colour(heat[n.id]) if n.id in heat else NEUTRAL
         attrs.append(f'fillcolor="{fill}"')
         styles = ["filled"]
         if n.replicas > 1:
@@ -67,6 +68,9 @@ def to_dot(design: Design, *, highlight: Iterable[str] = (), heat: Mapping[str, 
         lines.append(f"  {_q(e.source)} -> {_q(e.target)} [{' '.join(a for a in attrs if a)}];")
     lines.append("}")
     return "\n".join(lines)
+
+
+NEUTRAL = "#eceff1"     # not capacity-checked, in a heat map
 
 
 def _heat_colour(u: float) -> str:

@@ -48,6 +48,10 @@ HOURS_PER_MONTH = 730       # 365 x 24 / 12
 SPOF_DROP = 0.5             # losing a node that costs >= 50 points of served share makes it a SPOF
 MAX_REPLICAS_FACTOR = 10    # default max_replicas of an autoscaled node: 10 x its replicas
 DEFAULT_PEAK_RPS = 1000.0   # what the rubric operator assumes when the scenario gives no peak
+# what a look-aside cache spares: the calls a caller makes only on a miss (the `cacheable` property overrides)
+CACHEABLE_KINDS = frozenset({"service", "model_server", "llm", "vector_db", "feature_store"})
+P50_SHARE = 0.5             # a call counts toward p50 when at least half the caller's requests make it
+P99_SHARE = 0.01            # ... and toward the p99 path when at least 1 % do
 _EPS = 1e-12
 
 
@@ -194,6 +198,7 @@ class SimulationResult:
     failed: list[str]                        # every node taken out (by hand, zone or preset)
     chaos: Chaos = field(default_factory=Chaos)
     notes: list[str] = field(default_factory=list)
+    entry_rates: dict[str, float] = field(default_factory=dict)   # the traffic profile used: kind -> req/s each
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,7 +211,7 @@ class SimulationResult:
             "failed": list(self.failed), "chaos": self.chaos.to_dict(),
             "drills": None if self.drills is None else {k: _round(v) for k, v in self.drills.items()},
             "nodes": {nid: n.to_dict() for nid, n in self.nodes.items()},
-            "notes": list(self.notes),
+            "notes": list(self.notes), "entry_rates": dict(self.entry_rates),
         }
 
 
@@ -249,6 +254,9 @@ class _Compiled:
         self.zone: list[str | None] = []
         self.blocking: list[bool] = []
         self.absorbs: list[bool] = []
+        self.share: list[float] = []
+        self.cacheable: list[bool] = []
+        bad_share: list[Problem] = []
         for nd in nodes:
             kind = catalog.KINDS.get(nd.kind)
             extra = nd.extra
@@ -287,6 +295,21 @@ class _Compiled:
                     bad_props.append(f"{nd.id}.blocking={blocking!r}")
                 blocking = not (self.absorbs[-1] or (kind is not None and kind.capacity is None))
             self.blocking.append(blocking)
+            share = extra.get("traffic_share", 1.0)
+            value = _number(share)
+            if value is None or not 0.0 <= value <= 1.0:
+                bad_share.append(Problem(f"node '{nd.id}': traffic_share must be a number from 0 to 1 (the share "
+                                         f"of its callers' load that reaches it), not {share!r}"))
+                value = 1.0
+            self.share.append(value)
+            cacheable = extra.get("cacheable")
+            if not isinstance(cacheable, bool):
+                if cacheable is not None:
+                    bad_props.append(f"{nd.id}.cacheable={cacheable!r}")
+                cacheable = nd.kind in CACHEABLE_KINDS
+            self.cacheable.append(cacheable)
+        if bad_share:
+            raise SimulatorError(bad_share)
         if bad_props:
             self.notes.append("ignored invalid properties (the kind default applies): " + _ids(bad_props))
         self.has_hit = [h > 0 or (catalog.KINDS.get(k) is not None and catalog.KINDS[k].hit_rate is not None)
@@ -335,20 +358,52 @@ class _Compiled:
                     self.fwd[u].append(v)
                     if kind == "sync" and self.blocking[v]:
                         self.block[u].append(v)
-        # primaries: what a fallback arrow stands in for
+        # look-aside caches: a caller checks the cache first and makes its cacheable calls only on a miss.
+        # A cache (a node with a hit rate) is look-aside for a caller when it has no blocking call of its
+        # own and the caller has at least one other blocking call to a cacheable node; otherwise it is an
+        # ordinary dependency (an in-line cache already passes on only its misses).
+        self.la: list[list[int]] = [[] for _ in range(n)]          # the caller's look-aside caches
+        self.cov: list[set[int]] = [set() for _ in range(n)]       # the calls they spare on a hit
+        for u in range(n):
+            caches = [c for c in self.block[u] if self.has_hit[c] and not self.block[c]]
+            if not caches:
+                continue
+            spared = {w for w in self.block[u] if w not in caches and self.cacheable[w]}
+            if spared:
+                self.la[u] = caches
+                self.cov[u] = spared
+        self.la_nodes = [u for u in range(n) if self.la[u]]
+        # per successor of fwd[u]: whether a look-aside hit spares it (the load it gets is the misses)
+        self.fwd_cov: list[list[bool]] = [[w in self.cov[u] for w in self.fwd[u]] if self.la[u] else
+                                          [False] * len(self.fwd[u]) for u in range(n)]
+
+        # primaries: what a fallback arrow stands in for. Look-aside caches are left out of both lists:
+        # a request never fails for want of one (a failed or overloaded cache is a miss).
         self.prim: list[list[int]] = [[] for _ in range(n)]
-        self.plain: list[list[int]] = [list(b) for b in self.block]   # blocking successors not backed up
+        la = self.la
+        self.plain: list[list[int]] = [[w for w in b if w not in la[u]] if la[u] else list(b)  # calls not backed up
+                                       for u, b in enumerate(self.block)]
         self.fb_pred: list[list[int]] = [[] for _ in range(n)]
         self.fb_nodes = [u for u in range(n) if self.fb[u]]
         for u in self.fb_nodes:
-            prim = [w for w in self.block[u] if self.kinds[w] in PRIMARY_KINDS] or list(self.block[u])
+            needed = self.plain[u]
+            prim = [w for w in needed if self.kinds[w] in PRIMARY_KINDS] or list(needed)
             self.prim[u] = prim
-            self.plain[u] = [w for w in self.block[u] if w not in prim]
+            self.plain[u] = [w for w in needed if w not in prim]
             for f in self.fb[u]:
                 self.fb_pred[f].append(u)
             if not prim:
                 self.notes.append(f"the fallback arrow(s) from {self.ids[u]} back up nothing: "
                                   f"{self.ids[u]} has no blocking sync call")
+        # the same lists split by whether a look-aside hit spares the call: (plain, prim) x (needed, spared)
+        cov, plain, prim = self.cov, self.plain, self.prim
+        self.plain_n = [[w for w in plain[u] if w not in cov[u]] if la[u] else plain[u] for u in range(n)]
+        self.plain_c = [[w for w in plain[u] if w in cov[u]] if la[u] else [] for u in range(n)]
+        self.prim_n = [[w for w in prim[u] if w not in cov[u]] if la[u] else prim[u] for u in range(n)]
+        self.prim_c = [[w for w in prim[u] if w in cov[u]] if la[u] else [] for u in range(n)]
+        # fast paths: nodes whose calls all carry the full load (no look-aside cache, no traffic_share)
+        self.full_fwd = [not self.la[u] and all(self.share[w] == 1.0 for w in self.fwd[u]) for u in range(n)]
+        self.full_dep = [not self.la[u] and all(self.share[w] == 1.0 for w in self.block[u]) for u in range(n)]
 
         # --- order: a fallback target comes after the primaries it stands in for ------------
         pos = {v: i for i, v in enumerate(order1)}
@@ -470,14 +525,46 @@ class _State:
     active: list[int]
     ok: list[float]
     served: float
+    miss: list[float]            # per caller: the share of its requests its look-aside caches miss
+    hit: list[float]             # the hit rates in force (0 after a cache flush)
 
 
-def _run(m: _Compiled, offered: float, failed: list[bool], hit: list[float], reps: list[int]) -> _State:
-    """Three passes over the fixed order: hard failures (reverse), load (forward), success (reverse)."""
+def _success(m: _Compiled, v: int, ok: list[float], fa: float, dep_of_primary, miss: float) -> float:
+    """The share of v's requests whose blocking calls all complete (before v's own hit rate and overload).
+
+    ``dep_of_primary(w)`` is what a primary w contributes given the active fallback's success ``fa``;
+    a call reaching only part of the load (traffic_share t) fails only that part: 1 - t + t x dep.
+    """
+    share = m.share
+    p = 1.0
+    for w in m.plain_n[v]:
+        t = share[w]
+        p *= ok[w] if t == 1.0 else 1.0 - t + t * ok[w]
+    for w in m.prim_n[v]:
+        t = share[w]
+        d = dep_of_primary(w, fa)
+        p *= d if t == 1.0 else 1.0 - t + t * d
+    if m.la[v]:
+        q = 1.0
+        for w in m.plain_c[v]:
+            t = share[w]
+            q *= ok[w] if t == 1.0 else 1.0 - t + t * ok[w]
+        for w in m.prim_c[v]:
+            t = share[w]
+            d = dep_of_primary(w, fa)
+            q *= d if t == 1.0 else 1.0 - t + t * d
+        p *= (1.0 - miss) + miss * q          # a hit needs none of the spared calls
+    return p
+
+
+def _run(m: _Compiled, rates: list[float], failed: list[bool], hit: list[float], reps: list[int]) -> _State:
+    """Three passes over the fixed order: hard failures (reverse), load (forward), success (reverse).
+
+    ``rates``: the req/s entering at each of ``m.entries``."""
     n = m.n
     order, rorder = m.order, m.rorder
-    plain, prim, fb, fb_pred, fwd = m.plain, m.prim, m.fb, m.fb_pred, m.fwd
-    cap, auto, maxrep, is_entry = m.cap, m.auto, m.maxrep, m.is_entry
+    prim, fb, fb_pred, fwd, fwd_cov = m.prim, m.fb, m.fb_pred, m.fwd, m.fwd_cov
+    cap, auto, maxrep, is_entry, share, cov = m.cap, m.auto, m.maxrep, m.is_entry, m.share, m.cov
 
     # the fallback each caller uses: its first fallback target that is not failed
     active = [-1] * n
@@ -486,31 +573,42 @@ def _run(m: _Compiled, offered: float, failed: list[bool], hit: list[float], rep
             if not failed[f]:
                 active[u] = f
                 break
+    # the share of a caller's requests that miss all its live look-aside caches
+    miss = [1.0] * n
+    for u in m.la_nodes:
+        x = 1.0
+        for c in m.la[u]:
+            if not failed[c]:
+                x *= 1.0 - hit[c]
+        miss[u] = x
 
     # 1. hard success: the share of requests at a node that completes given the failures alone
     okf = [0.0] * n
+    hard = lambda w, fa: okf[w] + (1.0 - okf[w]) * fa  # noqa: E731
+    plain, full_dep = m.plain, m.full_dep
     for v in rorder:
         if failed[v]:
             continue
-        p = 1.0
-        for w in plain[v]:
-            p *= okf[w]
-        pr = prim[v]
-        if pr:
-            a = active[v]
-            fa = okf[a] if a >= 0 else 0.0
-            for w in pr:
-                q = okf[w]
-                p *= q + (1.0 - q) * fa
+        a = active[v]
+        if full_dep[v]:
+            p = 1.0
+            for w in plain[v]:
+                p *= okf[w]
+            pr = prim[v]
+            if pr:
+                fa = okf[a] if a >= 0 else 0.0
+                for w in pr:
+                    q = okf[w]
+                    p *= q + (1.0 - q) * fa
+        else:
+            p = _success(m, v, okf, okf[a] if a >= 0 else 0.0, hard, miss[v])
         h = hit[v]
         okf[v] = h + (1.0 - h) * p if h else p
 
     # 2. load, in topological order
     inflow = [0.0] * n
-    if m.entries:
-        share = offered / len(m.entries)
-        for e in m.entries:
-            inflow[e] += share
+    for e, rate in zip(m.entries, rates):
+        inflow[e] += rate
     load = [0.0] * n
     out = [0.0] * n
     util = [0.0] * n
@@ -518,13 +616,18 @@ def _run(m: _Compiled, offered: float, failed: list[bool], hit: list[float], rep
     eff = list(reps)
     delta = [1.0 - x for x in okf]      # refined below once the node's utilisation is known
     target = AUTOSCALE_TARGET
+    full_fwd = m.full_fwd
     for v in order:
         x = inflow[v]
         for u in fb_pred[v]:
             if active[u] == v and out[u]:
                 s = 0.0
-                for w in prim[u]:
-                    s += delta[w]
+                if full_fwd[u]:
+                    for w in prim[u]:
+                        s += delta[w]
+                else:
+                    for w in prim[u]:
+                        s += delta[w] * share[w] * (miss[u] if w in cov[u] else 1.0)
                 x += out[u] * s
         load[v] = x
         if failed[v]:
@@ -549,61 +652,94 @@ def _run(m: _Compiled, offered: float, failed: list[bool], hit: list[float], rep
         o = x * (1.0 - h) if h else x
         out[v] = o
         if o:
-            for w in fwd[v]:
-                inflow[w] += o
+            if full_fwd[v]:
+                for w in fwd[v]:
+                    inflow[w] += o
+            else:
+                mv = miss[v]
+                for w, spared in zip(fwd[v], fwd_cov[v]):
+                    inflow[w] += o * share[w] * (mv if spared else 1.0)
 
     # 3. success with overload: the share of requests at a node that completes
     ok = [0.0] * n
+    soft = lambda w, fa: ok[w] + delta[w] * fa  # noqa: E731
     for v in rorder:
         if failed[v]:
             continue
-        p = 1.0
-        for w in plain[v]:
-            p *= ok[w]
-        pr = prim[v]
-        if pr:
-            a = active[v]
-            fa = ok[a] if a >= 0 else 0.0
-            for w in pr:
-                p *= ok[w] + delta[w] * fa
+        a = active[v]
+        if full_dep[v]:
+            p = 1.0
+            for w in plain[v]:
+                p *= ok[w]
+            pr = prim[v]
+            if pr:
+                fa = ok[a] if a >= 0 else 0.0
+                for w in pr:
+                    p *= ok[w] + delta[w] * fa
+        else:
+            p = _success(m, v, ok, ok[a] if a >= 0 else 0.0, soft, miss[v])
         h = hit[v]
         ok[v] = sat[v] * (h + (1.0 - h) * p if h else p)
 
-    entries = m.entries
-    served = sum(ok[e] for e in entries) / len(entries) if entries else 0.0
-    return _State(load, util, sat, eff, delta, active, ok, served)
+    return _State(load, util, sat, eff, delta, active, ok, _served(m.entries, rates, ok), miss, hit)
 
 
-def _latency(m: _Compiled, st: _State, failed: list[bool]) -> tuple[float, list[int], list[float]]:
-    """Critical path: the slowest chain of blocking sync calls (and fallbacks in use) from an entry."""
+def _served(entries: list[int], rates: list[float], ok: list[float]) -> float:
+    """The share of the offered requests served: each entry weighted by its rate (a plain mean when
+    the rates are equal, as with the even split of the peak)."""
+    if not entries:
+        return 0.0
+    total = sum(rates)
+    if total <= 0 or all(r == rates[0] for r in rates):
+        return sum(ok[e] for e in entries) / len(entries)
+    return sum(ok[e] * r for e, r in zip(entries, rates)) / total
+
+
+def _latency(m: _Compiled, st: _State, failed: list[bool]) -> tuple[float, float, list[int], list[float]]:
+    """p50 and the p99 path sum: the slowest chain of blocking sync calls (and fallbacks in use) from an
+    entry, counting a call toward p50 when >= 50 % of the caller's requests make it, toward p99 when >= 1 %."""
     n = m.n
     own = [0.0] * n
-    total = [0.0] * n
+    t50 = [0.0] * n
+    t99 = [0.0] * n
     nxt = [-1] * n
+    share, cov = m.share, m.cov
     for v in m.rorder:
         if failed[v]:
             continue
         rho = min(st.util[v], MAX_RHO)
         own[v] = m.lat[v] / (1.0 - rho)
-        best, arg = 0.0, -1
+        pass_on = 1.0 - st.hit[v]
+        best, arg, best99, any99 = 0.0, -1, 0.0, False
         for w in m.block[v]:
-            if not failed[w] and (arg < 0 or total[w] > best):
-                best, arg = total[w], w
+            if failed[w]:
+                continue
+            frac = pass_on * share[w] * (st.miss[v] if w in cov[v] else 1.0)
+            if frac >= P50_SHARE - _EPS and (arg < 0 or t50[w] > best):
+                best, arg = t50[w], w
+            if frac >= P99_SHARE - _EPS and (not any99 or t99[w] > best99):
+                best99, any99 = t99[w], True
         a = st.active[v]
-        if a >= 0 and any(st.delta[w] > _EPS for w in m.prim[v]) and (arg < 0 or total[a] > best):
-            best, arg = total[a], a
-        total[v] = own[v] + best
+        if a >= 0 and any(st.delta[w] > _EPS for w in m.prim[v]):
+            if arg < 0 or t50[a] > best:
+                best, arg = t50[a], a
+            if not any99 or t99[a] > best99:
+                best99 = t99[a]
+        t50[v] = own[v] + best
+        t99[v] = own[v] + best99
         nxt[v] = arg
-    start, p50 = -1, 0.0
+    start, p50, p99 = -1, 0.0, 0.0
     for e in m.entries:
-        if not failed[e] and (start < 0 or total[e] > p50):
-            start, p50 = e, total[e]
+        if not failed[e]:
+            if start < 0 or t50[e] > p50:
+                start, p50 = e, t50[e]
+            p99 = max(p99, t99[e])
     path = []
     v = start
     while v >= 0:
         path.append(v)
         v = nxt[v]
-    return p50, path, own
+    return p50, p99, path, own
 
 
 # ---------------------------------------------------------------------------
@@ -666,7 +802,7 @@ def _conditions(m: _Compiled, failed: Iterable[str], chaos: Chaos) -> tuple[list
     return mask, hit, notes
 
 
-def _drill(m: _Compiled, offered: float, failed: list[bool], hit: list[float], base: _State,
+def _drill(m: _Compiled, rates: list[float], failed: list[bool], hit: list[float], base: _State,
            nodes: Iterable[int]) -> dict[int, float]:
     """Served share after losing each node in turn: one replica of a replicated node, else the node."""
     out: dict[int, float] = {}
@@ -682,14 +818,14 @@ def _drill(m: _Compiled, offered: float, failed: list[bool], hit: list[float], b
                 continue
             trial = list(reps)
             trial[i] = r - 1
-            out[i] = _run(m, offered, failed, hit, trial).served
+            out[i] = _run(m, rates, failed, hit, trial).served
         else:
             if base.load[i] == 0:
                 out[i] = base.served         # nothing flows through it: losing it changes nothing
                 continue
             failed[i] = True
             try:
-                out[i] = _run(m, offered, failed, hit, reps).served
+                out[i] = _run(m, rates, failed, hit, reps).served
             finally:
                 failed[i] = False
     return out
@@ -697,42 +833,116 @@ def _drill(m: _Compiled, offered: float, failed: list[bool], hit: list[float], b
 
 def single_failures(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iterable[str] = (),
                     chaos: Any = None, entry_kinds: Iterable[str] = ENTRY_KINDS,
-                    nodes: Iterable[str] | None = None) -> dict[str, float]:
+                    nodes: Iterable[str] | None = None,
+                    entry_rates: Mapping[str, float] | None = None) -> dict[str, float]:
     """Served share (0-1) after each single-node loss, by node id.
 
     The loss of a node with replicas >= 2 takes out one replica (its capacity drops by one replica);
     a single-replica node vanishes. ``nodes`` limits the drills (default: every node but the entries);
-    ``failed`` and ``chaos`` set the conditions the drills start from.
+    ``failed``, ``chaos`` and ``entry_rates`` set the conditions the drills start from.
     """
     _check_inputs(design, peak_rps, load)
     chaos = Chaos.parse(chaos)
+    rates_by_kind = normalise_entry_rates(entry_rates)
     m = _Compiled(design, entry_kinds)
     mask, hit, _ = _conditions(m, failed, chaos)
-    offered = peak_rps * load * chaos.spike
-    base = _run(m, offered, mask, hit, m.reps)
+    rates, _ = _entry_loads(m, peak_rps, load, chaos.spike, rates_by_kind)
+    base = _run(m, rates, mask, hit, m.reps)
     if nodes is None:
         targets = [i for i in range(m.n) if not m.is_entry[i]]
     else:
         targets = [m.index[nid] for nid in _resolve_failed(m, nodes)]
-    shares = _drill(m, offered, mask, hit, base, targets)
+    shares = _drill(m, rates, mask, hit, base, targets)
     return {m.ids[i]: shares[i] for i in targets}
 
 
+def normalise_entry_rates(entry_rates: Mapping[str, Any] | None) -> dict[str, float]:
+    """A traffic profile's ``{kind: req/s per source}`` with kinds in canonical form (aliases such as
+    camera -> sensor are accepted). Raises SimulatorError for an unknown kind or a bad rate."""
+    if entry_rates is None:
+        return {}
+    if not isinstance(entry_rates, Mapping):
+        raise SimulatorError(f"entry rates must be a mapping of node kind to req/s, not {entry_rates!r}")
+    out: dict[str, float] = {}
+    problems: list[Problem] = []
+    for key, value in entry_rates.items():
+        kind = catalog.lookup(key) if isinstance(key, str) else None
+        if kind is None:
+            problems.append(Problem(f"entry rates: {catalog.unknown_kind_message(str(key))}"))
+            continue
+        rate = _number(value)
+        if rate is None or rate < 0:
+            problems.append(Problem(f"entry rates: the rate of '{key}' must be a number of req/s >= 0, "
+                                    f"not {value!r}"))
+            continue
+        out[kind] = rate
+    if problems:
+        raise SimulatorError(problems)
+    return out
+
+
+def _entry_loads(m: _Compiled, peak_rps: float, load: float, spike: float,
+                 rates_by_kind: Mapping[str, float]) -> tuple[list[float], list[str]]:
+    """The req/s entering at each entry node, and notes on the traffic profile.
+
+    Without a profile the peak is split evenly between the entries. With one, an entry whose kind the
+    profile lists gets that rate for each of its replicas (``cams: camera x8`` is eight cameras); the
+    other entries split the peak evenly. Both scale with ``load`` and the chaos spike."""
+    entries = m.entries
+    if not entries:
+        return [], []
+    offered = peak_rps * load * spike
+    if not rates_by_kind:
+        share = offered / len(entries)
+        return [share] * len(entries), []
+    listed = [e for e in entries if m.kinds[e] in rates_by_kind]
+    rest = [e for e in entries if m.kinds[e] not in rates_by_kind]
+    split = offered / len(rest) if rest else 0.0
+    rates = []
+    for e in entries:
+        if m.kinds[e] in rates_by_kind:
+            rates.append(rates_by_kind[m.kinds[e]] * m.reps[e] * load * spike)
+        else:
+            rates.append(split)
+    notes = []
+    shown = []
+    for e, rate in zip(entries, rates):
+        if m.kinds[e] in rates_by_kind:
+            each = f"{m.kinds[e]} {_num(rates_by_kind[m.kinds[e]])}"
+            each += f" x {m.reps[e]}" if m.reps[e] > 1 else ""
+            shown.append(f"{m.ids[e]} {_num(rate)} req/s ({each})")
+    if shown:
+        text = "traffic profile: " + _ids(shown, 6)
+        if rest:
+            text += (f"; {_ids([m.ids[e] for e in rest])} share{'s' if len(rest) == 1 else ''} "
+                     f"the peak {_num(offered)} req/s")
+        notes.append(text)
+    unused = [k for k in rates_by_kind if k not in {m.kinds[e] for e in entries}]
+    if unused:
+        notes.append(f"traffic profile: no entry node of kind {', '.join(unused)} (its rate is unused)")
+    return rates, notes
+
+
 def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iterable[str] = (),
-             chaos: Any = None, entry_kinds: Iterable[str] = ENTRY_KINDS, drills: bool = True) -> SimulationResult:
+             chaos: Any = None, entry_kinds: Iterable[str] = ENTRY_KINDS, drills: bool = True,
+             entry_rates: Mapping[str, float] | None = None) -> SimulationResult:
     """Simulate the design at ``peak_rps x load`` (x the chaos spike) with ``failed`` nodes taken out.
 
     ``chaos``: a Chaos, a mapping or text like ``"spike=3,cache_flush,primary_model_down,zone_lost=a"``.
     ``drills``: also run every single-node loss to find the single points of failure (``spofs``).
+    ``entry_rates``: a scenario's traffic profile, ``{kind: req/s per source}``: entry nodes of a listed
+    kind get that rate for each replica instead of an even share of ``peak_rps``.
     Raises DesignError for an unknown node id in ``failed``, SimulatorError for bad numbers or presets.
     """
     _check_inputs(design, peak_rps, load)
     chaos = Chaos.parse(chaos)
+    rates_by_kind = normalise_entry_rates(entry_rates)
     m = _Compiled(design, entry_kinds)
     mask, hit, chaos_notes = _conditions(m, failed, chaos)
-    offered = peak_rps * load * chaos.spike
-    st = _run(m, offered, mask, hit, m.reps)
-    p50, path, own = _latency(m, st, mask)
+    rates, traffic_notes = _entry_loads(m, peak_rps, load, chaos.spike, rates_by_kind)
+    offered = sum(rates) if rates_by_kind and rates else peak_rps * load * chaos.spike
+    st = _run(m, rates, mask, hit, m.reps)
+    p50, p99_path, path, own = _latency(m, st, mask)
 
     nodes: dict[str, NodeResult] = {}
     cost = 0.0
@@ -745,7 +955,7 @@ def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iter
     max_util = max((st.util[i] for i in live), default=0.0)
     hot = sorted((i for i in live if st.util[i] > BOTTLENECK), key=lambda i: (-st.util[i], i))
 
-    notes = list(m.notes) + chaos_notes
+    notes = list(m.notes) + traffic_notes + chaos_notes
     unlimited = [m.ids[i] for i in range(m.n) if m.cap[i] is None and not m.is_entry[i] and st.load[i] > 0]
     if unlimited:
         notes.append(f"no capacity model (treated as unlimited): {_ids(unlimited)}")
@@ -762,7 +972,7 @@ def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iter
     spofs: list[str] = []
     if drills:
         targets = [i for i in range(m.n) if not m.is_entry[i]]
-        res = _drill(m, offered, mask, hit, st, targets)
+        res = _drill(m, rates, mask, hit, st, targets)
         shares = {m.ids[i]: res[i] for i in targets}
         spofs = [m.ids[i] for i in targets if st.served - res[i] >= SPOF_DROP - _EPS]
 
@@ -770,9 +980,9 @@ def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iter
         peak_rps=float(peak_rps), load=float(load), offered_rps=offered,
         entries=[m.ids[i] for i in m.entries], nodes=nodes, max_utilization=max_util,
         bottlenecks=[m.ids[i] for i in hot], served_share=st.served,
-        latency_ms={"p50": p50, "p99": p50 * TAIL_FACTOR}, critical_path=[m.ids[i] for i in path],
+        latency_ms={"p50": p50, "p99": p99_path * TAIL_FACTOR}, critical_path=[m.ids[i] for i in path],
         monthly_cost=cost, spofs=spofs, drills=shares, failed=[m.ids[i] for i in range(m.n) if mask[i]],
-        chaos=chaos, notes=notes)
+        chaos=chaos, notes=notes, entry_rates=rates_by_kind)
 
 
 # ---------------------------------------------------------------------------
@@ -798,6 +1008,7 @@ def simulation_json(result: SimulationResult) -> dict[str, Any]:
         "failed": list(result.failed),
         "chaos": result.chaos.to_dict(),
         "notes": list(result.notes),
+        **({"entry_rates": dict(result.entry_rates)} if result.entry_rates else {}),
     }
 
 
@@ -806,6 +1017,9 @@ def format_simulation(result: SimulationResult) -> str:
     r = result
     lines = []
     how = f"{_num(r.peak_rps)} req/s peak"
+    if r.entry_rates:
+        how = "traffic profile " + ", ".join(f"{k} {_num(v)} req/s per source" for k, v in r.entry_rates.items()) \
+              + f"; other entries share {_num(r.peak_rps)} req/s"
     if r.load != 1.0:
         how += f" x load {_num(r.load)}"
     if r.chaos.spike != 1.0:
@@ -889,14 +1103,14 @@ class Simulated(_Args):
         assumed = _number(peak) is None or peak <= 0
         if assumed:
             peak = DEFAULT_PEAK_RPS
-        rps = peak * self.load
-        at = f"{_num(rps)} req/s" + (f" (no scenario peak given: assumed {_num(DEFAULT_PEAK_RPS)} req/s"
-                                     + (f" x {_num(self.load)}" if self.load != 1 else "") + ")"
-                                     if assumed else "")
+        rates = getattr(ctx, "entry_rates", None) or None    # the scenario's traffic profile, if any
         try:
-            result = simulate(ctx.design, peak, load=self.load, drills=False)
+            result = simulate(ctx.design, peak, load=self.load, drills=False, entry_rates=rates)
         except SimulatorError as exc:
             return Outcome(False, f"cannot simulate: {exc}")
+        at = f"{_num(result.offered_rps)} req/s" + (
+            f" (no scenario peak given: assumed {_num(DEFAULT_PEAK_RPS)} req/s"
+            + (f" x {_num(self.load)}" if self.load != 1 else "") + ")" if assumed else "")
         if not result.entries:
             return Outcome(False, f"no traffic enters the design at {at}: add a client (or sensor) node")
         problems: list[str] = []
@@ -924,7 +1138,8 @@ class Simulated(_Args):
             if not targets:
                 problems.append(f"no {kinds} node to fail")
             else:
-                shares = single_failures(ctx.design, peak, load=self.load, nodes=targets)
+                shares = single_failures(ctx.design, peak, load=self.load, nodes=targets,
+                                         entry_rates=rates)
                 breaks = [nid for nid in targets if shares[nid] < self.min_served_share - _EPS]
                 if breaks:
                     problems.append("losing " + _ids([f"{_loss(ctx, nid)} leaves {_pct(shares[nid], 1)} served"
@@ -949,8 +1164,8 @@ def _loss(ctx: Context, nid: str) -> str:
 
 
 __all__ = ["Chaos", "NodeResult", "SimulationResult", "Simulated", "simulate", "single_failures",
-           "simulation_json", "format_simulation", "ENTRY_KINDS", "DEFAULT_PEAK_RPS", "TAIL_FACTOR",
-           "SPOF_DROP"]
+           "simulation_json", "format_simulation", "normalise_entry_rates", "ENTRY_KINDS", "DEFAULT_PEAK_RPS",
+           "TAIL_FACTOR", "SPOF_DROP", "CACHEABLE_KINDS"]
 
 # Register the operator with the rule vocabulary (idempotent). rules.py only has to import this module,
 # at its end: ``from . import simulate as _simulate  # noqa: E402,F401``; that works whichever of the two

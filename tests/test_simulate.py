@@ -83,8 +83,8 @@ def test_async_consumers_take_load_but_not_latency_or_failures():
 
 
 def test_telemetry_and_offline_nodes_absorb_load_and_never_fail_requests():
-    text = ("client -> api\napi: service capacity=1000\napi -> metrics -> dash\ndash: grafana\napi -async-> stream\n"
-            "stream -> lake\nlake: data_warehouse\nlake -> trainer -> registry")
+    text = ("client -> api\napi: service capacity=1000\napi -> metrics -> dash\nmetrics: monitoring capacity=20000\n"
+            "dash: grafana\napi -async-> stream\nstream -> lake\nlake: data_warehouse\nlake -> trainer -> registry")
     r = sim(text, 500)
     assert loads(r)["metrics"] == 500 and utils(r)["metrics"] == approx(500 / 20000)
     assert loads(r)["dash"] == 0                      # monitoring passes nothing on
@@ -426,3 +426,171 @@ def test_rule_utilisation_covers_the_request_path_unless_asked_for_all():
 def test_primary_model_down_ignores_deployment_arrows():
     text = FALLBACK.replace("rules: service", "rules: model_server") + "registry -> rules\n"
     assert sim(text, 50, chaos="primary_model_down").failed == ["model"]
+
+
+# --- look-aside caches ------------------------------------------------------------------------------
+
+LOOKASIDE = """
+client -> api -> cache
+api: service capacity=10000
+cache: redis capacity=100000 hit_rate=0.8
+api -> llm
+llm: llm capacity=1000
+api -> db
+db: database capacity=10000
+"""
+
+
+def test_a_lookaside_cache_spares_the_callers_cacheable_calls():
+    r = sim(LOOKASIDE, 1000)
+    assert loads(r)["cache"] == 1000 and loads(r)["llm"] == approx(200) and utils(r)["llm"] == approx(0.2)
+    assert loads(r)["db"] == 1000                        # a database of record sees every request
+    assert sim(LOOKASIDE.replace("llm: llm", "llm: llm cacheable=false"), 1000).nodes["llm"].load == 1000
+    assert sim(LOOKASIDE.replace("db: database", "db: database cacheable=true"), 1000).nodes["db"].load \
+        == approx(200)
+    assert loads(sim(LOOKASIDE, 1000, chaos="cache_flush"))["llm"] == 1000
+
+
+def test_a_lost_lookaside_cache_is_a_miss_not_a_failure():
+    r = sim(LOOKASIDE, 1000, failed=["cache"])
+    assert loads(r)["llm"] == 1000 and utils(r)["llm"] == approx(1.0) and r.served_share == 1.0
+    r = sim(LOOKASIDE, 2000, failed=["cache"])           # the llm at 200 %: half the requests shed
+    assert r.served_share == approx(0.5)
+    assert sim(LOOKASIDE, 1000, failed=["llm"]).served_share == approx(0.8)   # hits need no llm
+    assert single_failures(parse_dsl(LOOKASIDE), 2000)["cache"] == approx(0.5)
+
+
+def test_a_cache_with_calls_of_its_own_or_nothing_to_spare_is_not_lookaside():
+    inline = "client -> api -> cache -> db\napi: service capacity=10000\ncache: redis hit_rate=0.8\n" \
+             "db: database capacity=10000\napi -> llm\nllm: llm capacity=100000"
+    r = sim(inline, 1000)
+    assert loads(r)["llm"] == 1000 and loads(r)["db"] == approx(200)
+    plain = "client -> api -> cache\napi: service capacity=10000\ncache: redis hit_rate=0.8\napi -> db\n" \
+            "db: database capacity=10000"
+    r = sim(plain, 1000, failed=["cache"])
+    assert loads(r)["db"] == 1000 and r.served_share == 0.0       # nothing cacheable behind it: a dependency
+
+
+def test_p50_follows_the_calls_most_requests_make_and_p99_the_rest():
+    text = ("client -> api -> cache\napi: service latency_ms=10\ncache: redis latency_ms=1 hit_rate=0.8\n"
+            "api -> llm\nllm: llm latency_ms=1000")
+    r = sim(text, 0)                                       # no load: no queueing, latencies add up exactly
+    assert r.latency_ms["p50"] == 11 and r.critical_path == ["client", "api", "cache"]
+    assert r.latency_ms["p99"] == TAIL_FACTOR * 1010
+    flushed = sim(text, 0, chaos="cache_flush")
+    assert flushed.latency_ms["p50"] == 1010 and flushed.critical_path == ["client", "api", "llm"]
+
+
+def test_a_lookaside_fallback_takes_over_only_the_misses():
+    text = LOOKASIDE.replace("api -> db\ndb: database capacity=10000\n", "") + \
+        "small: llm capacity=1000\napi -fallback-> small\n"
+    r = sim(text, 1000, failed=["llm"])
+    assert loads(r)["small"] == approx(200) and r.served_share == approx(1.0)
+
+
+# --- traffic_share -----------------------------------------------------------------------------------
+
+REVIEW = """
+client -> api
+api: service capacity=10000
+api -async-> q
+q: queue capacity=100000
+q -> review
+review: service capacity=100 traffic_share=0.01
+"""
+
+
+def test_traffic_share_sends_a_consumer_only_its_share():
+    r = sim(REVIEW, 5000)
+    assert loads(r)["q"] == 5000 and loads(r)["review"] == approx(50) and utils(r)["review"] == approx(0.5)
+    assert sim(REVIEW.replace(" traffic_share=0.01", ""), 5000).nodes["review"].utilization == approx(50)
+
+
+def test_a_blocking_call_with_a_share_fails_only_that_share():
+    text = "client -> api -> rare\napi: service capacity=10000 latency_ms=10\n" \
+           "rare: service capacity=1000 traffic_share=0.1 latency_ms=500"
+    assert sim(text, 1000).nodes["rare"].load == approx(100)
+    assert sim(text, 1000, failed=["rare"]).served_share == approx(0.9)
+    assert sim(text, 1000).spofs == ["api"]                 # losing rare costs 10 points: not a SPOF
+    r = sim(text, 0)                                       # 10 % of requests: on the p99 path, not the p50 one
+    assert r.latency_ms["p50"] == 10 and r.latency_ms["p99"] == TAIL_FACTOR * 510
+    assert single_failures(parse_dsl(text), 1000)["rare"] == approx(0.9)
+
+
+@pytest.mark.parametrize("value", ["2", "-0.1", "lots", "true"])
+def test_a_bad_traffic_share_names_the_node(value):
+    with pytest.raises(SimulatorError) as err:
+        sim(REVIEW.replace("traffic_share=0.01", f"traffic_share={value}"), 100)
+    assert "node 'review'" in str(err.value) and "traffic_share" in str(err.value) and "0 to 1" in str(err.value)
+    out = Simulated.model_validate({}).evaluate(_ctx(REVIEW.replace("0.01", value), 100))
+    assert not out.passed and "cannot simulate" in out.evidence and "review" in out.evidence
+
+
+# --- traffic profiles (entry rates) -------------------------------------------------------------------
+
+FLEET = """
+cams: camera x8
+radar: radar x5
+fleet: client
+car: vehicle capacity=1000
+cams -> car
+radar -> car
+fleet -> gw
+gw: api_gateway capacity=100000
+car -async-> gw
+"""
+
+
+def test_entry_rates_give_each_source_its_rate_and_the_rest_share_the_peak():
+    r = sim(FLEET, 10000, entry_rates={"sensor": 30})
+    assert loads(r)["cams"] == 240 and loads(r)["radar"] == 150 and loads(r)["fleet"] == 10000
+    assert loads(r)["car"] == 390 and loads(r)["gw"] == 10390 and r.offered_rps == 10390
+    assert r.entry_rates == {"sensor": 30.0} and any("cams 240 req/s (sensor 30 x 8)" in n for n in r.notes)
+    doubled = sim(FLEET, 10000, entry_rates={"camera": 30}, load=2, chaos="spike=1.5")   # an alias works too
+    assert loads(doubled)["cams"] == 720 and loads(doubled)["fleet"] == 30000
+    assert sim(FLEET, 10000).nodes["cams"].load == approx(10000 / 3)      # no profile: the even split
+
+
+def test_served_share_weighs_entries_by_their_rate():
+    r = sim(FLEET, 10000, entry_rates={"sensor": 30}, failed=["car"])
+    assert r.served_share == approx(10000 / 10390)
+    r = sim(FLEET, 10000, entry_rates={"sensor": 30, "client": 0}, failed=["car"])
+    assert r.served_share == 0.0 and r.offered_rps == 390
+
+
+def test_entry_rates_are_checked():
+    with pytest.raises(SimulatorError, match="unknown kind 'sensr'"):
+        sim(FLEET, 100, entry_rates={"sensr": 30})
+    with pytest.raises(SimulatorError, match="must be a number"):
+        sim(FLEET, 100, entry_rates={"sensor": -1})
+    r = sim(FLEET, 100, entry_rates={"edge_device": 5})
+    assert any("no entry node of kind edge_device" in n for n in r.notes)
+
+
+def test_rule_uses_the_scenario_traffic_profile():
+    ctx = Context(parse_dsl("c: camera x8\nm: model_server capacity=300\nc -> m"), 10000, {"sensor": 30})
+    out = Simulated.model_validate({"max_utilization": 0.8}).evaluate(ctx)
+    assert out.passed and "240 req/s" in out.evidence and "80 %" in out.evidence
+    out = Simulated.model_validate({"max_utilization": 0.8}).evaluate(_ctx("c: camera x8\nm: model_server "
+                                                                           "capacity=300\nc -> m", 10000))
+    assert not out.passed and "10,000 req/s" in out.evidence
+
+
+def test_scenario_traffic_profile_reaches_the_rubric_and_the_cli(capsys):
+    from simulator.cli import main
+    from simulator.errors import ScenarioError
+    from simulator.scenario import ROOT, load_library, parse_scenario
+
+    lib = load_library(check_references=False)
+    scenario, rubric = lib.get("vision-pipeline")
+    assert scenario.spec.traffic.entries == {"sensor": 30} and rubric.entry_rates == {"sensor": 30}
+    assert lib.get("fraud-detection")[1].entry_rates is None
+    assert main(["simulate", str(ROOT / "scenarios/reference/vision-pipeline.yaml"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["nodes"]["cams"]["load"] == 240 and out["entry_rates"] == {"sensor": 30}
+    data = scenario.spec.model_dump()
+    data["traffic"] = {"entries": {"camera": 30, "tachyon": 5}}
+    with pytest.raises(ScenarioError, match="unknown kind 'tachyon'"):
+        parse_scenario(data)
+    data["traffic"] = {"entries": {"camera": 30}}
+    assert parse_scenario(data).traffic.entries == {"sensor": 30}

@@ -7,6 +7,7 @@ from simulator.compare import compare
 from simulator.design import DesignError, design_from_dict
 from simulator.render import to_dot, to_svg
 from ui.report import render_checks, render_estimates, render_phases, render_scores
+from ui.simulate_panel import simulate_panel
 
 
 def render_result(record, scenario, rubric, *, key: str = "result") -> None:
@@ -28,8 +29,8 @@ def render_result(record, scenario, rubric, *, key: str = "result") -> None:
         st.error(f"The saved design cannot be read: {exc}")
         design = None
 
-    checks_tab, compare_tab, notes_tab, export_tab = st.tabs(
-        ["Checks", "Reference design", "Estimates and phases", "Export"])
+    checks_tab, compare_tab, simulate_tab, notes_tab, export_tab = st.tabs(
+        ["Checks", "Reference design", "Simulate", "Estimates and phases", "Export"])
     with checks_tab:
         render_checks(report)
         failed = [c for c in report.get("checks", []) if not c["passed"]]
@@ -62,6 +63,9 @@ def render_result(record, scenario, rubric, *, key: str = "result") -> None:
                 st.markdown("**Connections you missed** (by kind)")
                 st.dataframe([{"Connection": m["text"], "Reference example": m["example"]}
                               for m in diff.missing_connections], hide_index=True, width="stretch")
+    with simulate_tab:
+        if design is not None:
+            simulate_panel(design, scenario, key=f"{key}-sim")
     with notes_tab:
         st.markdown("**Capacity estimates**")
         render_estimates(report.get("estimates", []))
