@@ -23,13 +23,15 @@ def build_state(design: Design, highlight=()) -> StreamlitFlowState:
     nodes, edges = to_canvas(design, design.layout, highlight)
     flow_nodes = [
         StreamlitFlowNode(n["id"], (n["x"], n["y"]), {"content": n["content"], "kind": n["kind"]}, "default",
-                          "right", "left", draggable=True, selectable=True, connectable=True, deletable=True,
-                          style=dict(n["style"]))
+                          "right", "left", draggable=True, selectable=True, connectable=True,
+                          # the component does not report a Backspace deletion until the next click, so the
+                          # design kept the node (and a later rebuild brought it back): delete in the Edit form
+                          deletable=False, style=dict(n["style"]))
         for n in nodes
     ]
     flow_edges = [
         StreamlitFlowEdge(e["id"], e["source"], e["target"], "default", marker_start={},
-                          marker_end={"type": "arrowclosed"}, animated=e["animated"], deletable=True,
+                          marker_end={"type": "arrowclosed"}, animated=e["animated"], deletable=False,
                           focusable=True, label=e["label"], label_style={}, label_show_bg=bool(e["label"]),
                           label_bg_style={}, style=dict(e["style"]))
         for e in edges
@@ -50,20 +52,29 @@ def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "can
     """Draw the canvas and report what the user did on it."""
     ss = st.session_state
     state_key, version_key = f"{key}__state", f"{key}__version"
-    built_key = f"{key}__built"
+    built_key, seen_key = f"{key}__built", f"{key}__seen"
     if ss.get(version_key) != version or state_key not in ss:
-        ss[state_key] = build_state(design, highlight)
+        state = build_state(design, highlight)
+        # The browser takes a state only if its timestamp is newer than the browser's own last one;
+        # the browser's clock may run ahead of the server's, so stay ahead of what it last sent.
+        state.timestamp = max(state.timestamp, ss.get(seen_key, 0) + 1)
+        ss[state_key] = state
         ss[version_key] = version
-        ss[built_key] = ss[state_key].timestamp
+        ss[built_key] = state.timestamp
     new = streamlit_flow(key, ss[state_key], height=height, fit_view=True, allow_new_edges=True,
                          get_node_on_click=True, get_edge_on_click=True, show_minimap=False,
                          hide_watermark=True, min_zoom=0.3)
     if new is None or not hasattr(new, "nodes"):   # outside a browser (tests) the component returns nothing
         return CanvasEdit()
-    if (new.timestamp or 0) <= ss.get(built_key, 0):
-        # the browser's last value predates the state just sent from Python: stale, not an edit
+    if new.timestamp in (ss.get(built_key), ss.get(seen_key)):
+        # the state Python sent, or a browser value already applied (the component repeats its last
+        # value on every rerun): not a new edit. Compared by identity, not by clock, so a browser
+        # clock behind the server's loses no edits.
         return CanvasEdit(None, new.selected_id)
-    ss[state_key] = new
+    ss[seen_key] = new.timestamp
+    # Keep sending the state built in Python: the component resets itself (and sends its state
+    # back, one more full rerun) whenever its args carry a timestamp >= its own last one, so
+    # echoing the browser's own state back made every rerun cost one or two extra reruns.
     nodes = [{"id": n.id, "x": n.position.get("x", 0.0), "y": n.position.get("y", 0.0)} for n in new.nodes]
     edges = [{"source": e.source, "target": e.target} for e in new.edges]
     structure_now = ({n["id"] for n in nodes}, {(e["source"], e["target"]) for e in edges})
