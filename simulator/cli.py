@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     gr.add_argument("--json", action="store_true", help="print one JSON object")
     gr.add_argument("--save", action="store_true", help="store the graded attempt in the history")
     gr.add_argument("--notes", metavar="FILE", help="a text file of notes to store (and show the grader)")
+    gr.add_argument("--llm", action="store_true",
+                    help="after the rule report, ask the configured LLM for interviewer feedback "
+                         "(OPENAI_API_KEY / OPENAI_BASE_URL / SIMULATOR_LLM_MODEL); with --json the object "
+                         "gains \"llm\" and \"score\" becomes the final score (the rule score stays in "
+                         "\"rule_score\"). Without --llm there is no \"llm\" key. An LLM failure still exits 0 "
+                         "with the rule verdict and llm.status \"unavailable\"")
     for module in _extensions():
         module.add_parser(sub)
     return p
@@ -204,12 +210,32 @@ def cmd_grade(args) -> int:
         print(str(w), file=sys.stderr)
     out = report.to_dict()
     out["title"] = scenario.spec.title
-    if args.save:
+    if args.save:  # the rule report is stored before any LLM call
         out["attempt_id"] = save_graded(design, scenario, rubric, report, notes)
+    feedback = None
+    if getattr(args, "llm", False):
+        from . import grader
+
+        def progress(event) -> None:
+            if event.kind in ("start", "retry", "fallback", "reask"):
+                print(f"llm: {event.message}", file=sys.stderr)
+
+        feedback = grader.review(design, scenario, report, notes, {}, on_progress=None if args.json else progress)
+        out["rule_score"] = report.score
+        out["score"] = feedback.final_score
+        out["llm"] = feedback.llm_dict()
+        if args.save:
+            from .store import Store
+
+            with Store() as store:
+                store.set_feedback(out["attempt_id"], feedback=feedback.to_dict(), grader=feedback.grader,
+                                   token_usage=feedback.token_usage())
     if args.json:
         print(json.dumps(out, indent=2))
     else:
         print(format_report(report, scenario.spec.title))
+        if feedback is not None:
+            print("\n" + grader.format_feedback(feedback))
         if args.save:
             print(f"\nSaved as attempt {out['attempt_id']} (see the History page).")
     return EXIT_OK
