@@ -147,7 +147,7 @@ def submit(reason: str) -> None:
 # finished: the result view (the design is locked)
 # ---------------------------------------------------------------------------
 if attempt.finished:
-    render_result(db.get(attempt.id), scenario, rubric)
+    render_result(db.get(attempt.id), scenario, rubric, db=db, auto_feedback=True)
     if st.button("Practise this scenario again", type="primary"):
         for key in ("attempt_id", "loaded_attempt", "design"):
             ss.pop(key, None)

@@ -188,7 +188,7 @@ elif known:
     if record.scenario_hash != scenario.content_hash(rubric):
         st.caption(":material/info: The scenario or its rubric changed since this attempt: the scores are as "
                    "graded then; the reference and follow-ups below are today's.")
-    render_result(record, scenario, rubric, key=f"history-{record.id}")
+    render_result(record, scenario, rubric, key=f"history-{record.id}", db=db)
 else:
     st.subheader(record.scenario_id, anchor=False)
     st.warning(f"The scenario '{record.scenario_id}' is no longer in the library: only the stored scores are "

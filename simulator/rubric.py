@@ -342,6 +342,22 @@ class Report:
                     out.append(n)
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        """A stored report back as a Report (the attempt's verdict as graded, whatever the rubric is now)."""
+        cat_fields = set(CategoryResult.__dataclass_fields__) - {"name"}
+        check_fields = set(CheckResult.__dataclass_fields__)
+        return cls(
+            scenario=data.get("scenario", ""),
+            score=float(data.get("score", 0.0)),
+            categories={name: CategoryResult(name=name, **{k: v for k, v in c.items() if k in cat_fields})
+                        for name, c in (data.get("categories") or {}).items()},
+            checks=[CheckResult(**{k: v for k, v in c.items() if k in check_fields})
+                    for c in (data.get("checks") or [])],
+            errors=list(data.get("errors") or []),
+            rubric_digest=data.get("rubric_digest", ""),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,

@@ -36,6 +36,9 @@ def sidebar() -> None:
             if (root / path).exists():
                 st.page_link(path, label=label, icon=icon)
         st.divider()
+    from ui.feedback import grader_panel
+
+    grader_panel()
 
 
 def _library_signature() -> tuple:

@@ -7,10 +7,12 @@ from simulator.compare import compare
 from simulator.design import DesignError, design_from_dict
 from simulator.render import to_dot, to_svg
 from ui.report import render_checks, render_estimates, render_phases, render_scores
+from ui.feedback import feedback_section
 from ui.simulate_panel import simulate_panel
 
 
-def render_result(record, scenario, rubric, *, key: str = "result") -> None:
+def render_result(record, scenario, rubric, *, key: str = "result", db=None, auto_feedback: bool = False) -> None:
+    """``db`` stores interviewer feedback; ``auto_feedback`` asks the LLM once (right after a submit)."""
     spec = scenario.spec
     report = record.report or {}
     ended = {"submitted": "Submitted", "timed_out": "Time ran out: submitted automatically",
@@ -93,3 +95,6 @@ def render_result(record, scenario, rubric, *, key: str = "result") -> None:
             else:
                 cols[2].download_button("Diagram as DOT", dot, f"{stem}.dot", "text/vnd.graphviz", key=f"{key}-dot")
                 cols[2].caption("Install graphviz (`dot`) for SVG export.")
+    if db is not None:
+        st.subheader("Interviewer feedback", anchor=False)
+        feedback_section(record, scenario, design, db, key=key, auto=auto_feedback)

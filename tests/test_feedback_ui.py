@@ -1,0 +1,110 @@
+"""Interviewer feedback in the app, against a real OpenAI-protocol server on 127.0.0.1."""
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from simulator.scenario import load_library
+from simulator.store import Store
+
+from .fake_openai import FakeOpenAI, Reply, error
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-test-feedback-ui-0123456789abcdef"
+CATEGORIES = list(load_library().rubrics["conversational-ai"].categories)
+
+
+def good_answer() -> Reply:
+    return Reply(content=json.dumps({
+        "reasoning": "Caching and fallback are drawn; monitoring is thin.",
+        "summary": "A sound request path with a fallback model.",
+        "strengths": ["Fallback model on the orchestrator."],
+        "gaps": [{"text": "No alerting on the fallback rate.", "node_ids": ["chat"]}],
+        "follow_up_questions": ["What pages the on-call engineer?"],
+        "categories": [{"category": c, "score": 4, "comment": f"{c} is fine"} for c in CATEGORIES],
+        "communication_score": 4, "communication_comment": "Clear.",
+        "trade_offs_score": 3, "trade_offs_comment": "Some.",
+        "hire_signal": "lean_yes",
+    }))
+
+
+@pytest.fixture()
+def env(tmp_path, monkeypatch):
+    db = f"sqlite:///{tmp_path}/attempts.sqlite"
+    monkeypatch.setenv("SIMULATOR_DATABASE_URL", db)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("SIMULATOR_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("SIMULATOR_LLM_TIMEOUT", "10")
+    monkeypatch.setenv("SIMULATOR_LLM_BACKOFF", "0.01")
+    monkeypatch.setenv("SIMULATOR_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
+    return db
+
+
+def submit_a_design(app: AppTest) -> None:
+    app.run()
+    app.button(key="start-conversational-ai").click().run()
+    next(b for b in app.button if b.label == "Start the clock").click().run()
+    next(t for t in app.text_area if t.label == "Design as text").set_value(
+        "client -> api_gateway -> chat -> redis\nchat: service x3 autoscale\nchat -> llm\n"
+        "small: llm\nchat -fallback-> small").run()
+    next(b for b in app.button if b.label == "Submit").click().run()
+
+
+def only_attempt(db_url: str):
+    with Store(db_url) as store:
+        (record,) = store.list_attempts()
+        return record
+
+
+def test_feedback_arrives_after_the_verdict_and_is_stored(env, monkeypatch):
+    with FakeOpenAI([good_answer()]) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        submit_a_design(app)
+        assert not app.exception
+        assert any("fake-model" in m.value for m in app.markdown)
+        assert any("hire signal" in m.value for m in app.markdown)
+        record = only_attempt(env)
+        assert record.feedback["status"] == "ok"
+        assert record.overall_score == record.report["score"]          # the rule verdict stays the verdict
+        assert abs(record.feedback["final_score"] - record.overall_score) <= 10
+        assert KEY not in json.dumps(record.to_dict(), default=str)
+        assert len(fake.requests) == 1
+        # the sidebar says which grader is active
+        assert any("fake-model" in c.value for c in app.sidebar.caption)
+
+
+def test_a_failing_model_degrades_the_feedback_not_the_attempt_and_retry_recovers(env, monkeypatch):
+    replies = [error(500, "upstream exploded")]
+    with FakeOpenAI(lambda body, i: replies[-1]) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        submit_a_design(app)
+        assert not app.exception
+        assert any("Interviewer feedback unavailable" in w.value for w in app.warning)
+        record = only_attempt(env)
+        assert record.ended_at is not None and record.report["score"] == record.overall_score
+        assert record.feedback["status"] == "unavailable"
+        replies.append(good_answer())
+        next(b for b in app.button if b.label == "Retry feedback").click().run()
+        assert not app.exception
+        assert only_attempt(env).feedback["status"] == "ok"
+        assert not any("Interviewer feedback unavailable" in w.value for w in app.warning)
+
+
+def test_history_shows_stored_feedback_without_calling_the_model_again(env, monkeypatch):
+    with FakeOpenAI([good_answer()]) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        submit_a_design(app)
+        calls = len(fake.requests)
+        record = only_attempt(env)
+        app.switch_page("pages/2_History.py").run()
+        table = next(d for d in app.dataframe if "id" in d.value)
+        row = list(table.value["id"]).index(record.id)
+        app.session_state[table.key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+        app.run()
+        assert not app.exception
+        assert any("fake-model" in m.value for m in app.markdown)     # the stored feedback is shown
+        assert len(fake.requests) == calls                          # and the model was not asked again
