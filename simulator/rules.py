@@ -189,6 +189,17 @@ def _arrow(path: list[str]) -> str:
     return " -> ".join(path)
 
 
+def _endpoints(ctx: Context, source_kinds: list[str], target_kinds: list[str]
+               ) -> tuple[list[str], list[str], Outcome | None]:
+    """Nodes of the source and target kinds, or the failing outcome when either side has none."""
+    sources, targets = ctx.of(source_kinds), ctx.of(target_kinds)
+    if not sources:
+        return sources, targets, Outcome(False, f"no {_kinds(source_kinds)} node")
+    if not targets:
+        return sources, targets, Outcome(False, f"no {_kinds(target_kinds)} node")
+    return sources, targets, None
+
+
 # ---------------------------------------------------------------------------
 # the operators
 # ---------------------------------------------------------------------------
@@ -224,12 +235,10 @@ class EdgeRule(_Args):
 
     def evaluate(self, ctx: Context) -> Outcome:
         succ = ctx.adj(self.edges)
-        sources = ctx.of(self.source)
-        targets = set(ctx.of(self.target))
-        if not sources:
-            return Outcome(False, f"no {_kinds(self.source)} node")
-        if not targets:
-            return Outcome(False, f"no {_kinds(self.target)} node")
+        sources, target_list, missing_side = _endpoints(ctx, self.source, self.target)
+        if missing_side:
+            return missing_side
+        targets = set(target_list)
         linked = [s for s in sources if any(t in targets for t in succ[s])]
         missing = [s for s in sources if s not in linked]
         if self.quantifier == "some":
@@ -255,12 +264,9 @@ class Reaches(_Args):
     edges: EdgeKinds = None
 
     def evaluate(self, ctx: Context) -> Outcome:
-        sources = ctx.of(self.source)
-        targets = ctx.of(self.target)
-        if not sources:
-            return Outcome(False, f"no {_kinds(self.source)} node")
-        if not targets:
-            return Outcome(False, f"no {_kinds(self.target)} node")
+        sources, targets, missing_side = _endpoints(ctx, self.source, self.target)
+        if missing_side:
+            return missing_side
         back = _bfs(ctx.adj(self.edges, reverse=True), targets)   # every node that reaches some target
         reaching = [s for s in sources if s in back]
         missing = [s for s in sources if s not in back]
@@ -408,12 +414,9 @@ class NoSpof(_Args):
     def evaluate(self, ctx: Context) -> Outcome:
         request_edges = ("sync", "async", "fallback")
         succ = ctx.adj(request_edges)
-        sources = ctx.of(self.source)
-        targets = ctx.of(self.target)
-        if not sources:
-            return Outcome(False, f"no {_kinds(self.source)} node")
-        if not targets:
-            return Outcome(False, f"no {_kinds(self.target)} node")
+        sources, targets, missing_side = _endpoints(ctx, self.source, self.target)
+        if missing_side:
+            return missing_side
         fwd = _bfs(succ, sources)
         if not any(t in fwd for t in targets):
             return Outcome(False, f"no path from {_kinds(self.source)} to {_kinds(self.target)} "

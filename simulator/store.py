@@ -403,6 +403,21 @@ def _check_id(value: Any, *, what: str = "attempt id") -> str:
         raise StoreError(f"{what} {value!r} is not a UUID") from None
 
 
+def _work_values(design: Any, notes: Any, estimates: Any, phase_timings: Any) -> dict[str, Any]:
+    """The autosaved work fields that were given (None = unchanged), validated."""
+    values: dict[str, Any] = {}
+    if design is not None:
+        values["design"] = _check_dict("design", design)
+    if notes is not None:
+        values["notes"] = _check_notes(notes)
+    if estimates is not None:
+        values["estimates"] = _check_number_map("estimates", estimates, nullable=False, allow_null_values=True)
+    if phase_timings is not None:
+        values["phase_timings"] = _check_number_map("phase_timings", phase_timings, nullable=False,
+                                                    allow_null_values=False)
+    return values
+
+
 def _validated_row(data: Mapping[str, Any]) -> dict[str, Any]:
     """Check every field of a complete attempt; return the values to insert."""
     row = {
@@ -839,17 +854,7 @@ class Store:
         Raises StoreError for an unknown attempt and for a finished one (its
         graded work is final).
         """
-        values: dict[str, Any] = {}
-        if design is not None:
-            values["design"] = _check_dict("design", design)
-        if notes is not None:
-            values["notes"] = _check_notes(notes)
-        if estimates is not None:
-            values["estimates"] = _check_number_map("estimates", estimates, nullable=False, allow_null_values=True)
-        if phase_timings is not None:
-            values["phase_timings"] = _check_number_map(
-                "phase_timings", phase_timings, nullable=False, allow_null_values=False
-            )
+        values = _work_values(design, notes, estimates, phase_timings)
         self._update_open(attempt_id, values, action="save work to")
 
     def finish(
@@ -881,17 +886,8 @@ class Store:
                 "category_scores", category_scores, nullable=True, allow_null_values=False, as_float=True
             ),
             "grader": _check_str("grader", grader, nullable=True),
+            **_work_values(design, notes, estimates, phase_timings),
         }
-        if design is not None:
-            values["design"] = _check_dict("design", design)
-        if notes is not None:
-            values["notes"] = _check_notes(notes)
-        if estimates is not None:
-            values["estimates"] = _check_number_map("estimates", estimates, nullable=False, allow_null_values=True)
-        if phase_timings is not None:
-            values["phase_timings"] = _check_number_map(
-                "phase_timings", phase_timings, nullable=False, allow_null_values=False
-            )
         self._update_open(attempt_id, values, action="finish")
         return self.get(attempt_id)
 
