@@ -113,32 +113,31 @@ def edge_id(source: str, target: str) -> str:
 
 
 def from_canvas(design: Design, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> tuple[Design, Layout, list[str]]:
-    """Apply what the canvas returned: moved and deleted nodes, drawn and deleted arrows.
+    """Apply what the canvas returned: moved nodes and newly drawn arrows.
 
-    Returns the new design, the positions, and a list of messages for edits that were refused
-    (an arrow to itself, a second arrow between the same pair).
+    The canvas only moves components and draws arrows (deleting and editing happen in the page's
+    forms), so a component or arrow missing from what it returned is kept: a late value computed
+    from an older state can never wipe the design. Returns the new design, the positions, and
+    messages for arrows that were refused (an arrow to itself).
     """
-    present = {n["id"] for n in nodes if n.get("id")}
-    layout: Layout = {n["id"]: (float(n.get("x", 0.0)), float(n.get("y", 0.0))) for n in nodes if n.get("id")}
+    layout: Layout = dict(design.layout)
+    known = set(design.ids)
+    for n in nodes:
+        if n.get("id") in known:
+            layout[n["id"]] = (float(n.get("x", 0.0)), float(n.get("y", 0.0)))
     out = design.copy()
-    out.nodes = [n for n in out.nodes if n.id in present]
-    known = {n.id for n in out.nodes}
-    existing = {(e.source, e.target): e for e in out.edges}
+    pairs = {(e.source, e.target) for e in out.edges}
     messages: list[str] = []
-    new_edges: list[Edge] = []
-    seen: set[tuple[str, str]] = set()
     for raw in edges:
         s, t = raw.get("source"), raw.get("target")
-        if s not in known or t not in known:
+        if s not in known or t not in known or (s, t) in pairs:
             continue
         if s == t:
             messages.append(f"an arrow from {s} to itself was ignored")
             continue
-        if (s, t) in seen:
-            continue
-        seen.add((s, t))
-        new_edges.append(existing.get((s, t)) or Edge(s, t))
-    out.edges = new_edges
+        pairs.add((s, t))
+        out.edges.append(Edge(s, t))
+    out.layout = layout
     return out, layout, messages
 
 

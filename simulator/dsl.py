@@ -129,6 +129,10 @@ def parse_dsl(text: str, source: str | None = None) -> Design:
     edges = LocatedList()
     edges.pos = (1, 1)
     for lineno, line in edge_lines:
+        if re.search(r"[^\s:]:(\s|$)", _strip_quoted(line)):
+            bad(lineno, f"cannot read connection '{_short(line)}': declare components on their own line "
+                        "(`model: model_server x3`), then connect them (`scoring -> model`)")
+            continue
         parts = _split_arrows(line)
         label = None
         if parts and _unquote(parts[-1]) is not None:

@@ -18,11 +18,12 @@ from simulator.canvas import auto_layout, from_canvas, to_canvas
 from simulator.design import Design
 
 
-def build_state(design: Design, highlight=()) -> StreamlitFlowState:
+def build_state(design: Design, highlight=(), version: int = 0) -> StreamlitFlowState:
     design.layout = auto_layout(design, design.layout)
     nodes, edges = to_canvas(design, design.layout, highlight)
     flow_nodes = [
-        StreamlitFlowNode(n["id"], (n["x"], n["y"]), {"content": n["content"], "kind": n["kind"]}, "default",
+        StreamlitFlowNode(n["id"], (n["x"], n["y"]), {"content": n["content"], "kind": n["kind"], "v": version},
+                          "default",
                           "right", "left", draggable=True, selectable=True, connectable=True,
                           # the component does not report a Backspace deletion until the next click, so the
                           # design kept the node (and a later rebuild brought it back): delete in the Edit form
@@ -54,7 +55,7 @@ def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "can
     state_key, version_key = f"{key}__state", f"{key}__version"
     built_key, seen_key = f"{key}__built", f"{key}__seen"
     if ss.get(version_key) != version or state_key not in ss:
-        state = build_state(design, highlight)
+        state = build_state(design, highlight, version)
         # The browser takes a state only if its timestamp is newer than the browser's own last one;
         # the browser's clock may run ahead of the server's, so stay ahead of what it last sent.
         state.timestamp = max(state.timestamp, ss.get(seen_key, 0) + 1)
@@ -66,6 +67,9 @@ def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "can
                          hide_watermark=True, min_zoom=0.3)
     if new is None or not hasattr(new, "nodes"):   # outside a browser (tests) the component returns nothing
         return CanvasEdit()
+    if any((n.data or {}).get("v", version) != version for n in new.nodes):
+        # computed in the browser from an older state than the one just sent: not an edit
+        return CanvasEdit(None, None)
     if new.timestamp in (ss.get(built_key), ss.get(seen_key)):
         # the state Python sent, or a browser value already applied (the component repeats its last
         # value on every rerun): not a new edit. Compared by identity, not by clock, so a browser
@@ -77,12 +81,9 @@ def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "can
     # echoing the browser's own state back made every rerun cost one or two extra reruns.
     nodes = [{"id": n.id, "x": n.position.get("x", 0.0), "y": n.position.get("y", 0.0)} for n in new.nodes]
     edges = [{"source": e.source, "target": e.target} for e in new.edges]
-    structure_now = ({n["id"] for n in nodes}, {(e["source"], e["target"]) for e in edges})
-    structure_was = (set(design.ids), {(e.source, e.target) for e in design.edges})
-    positions = {n["id"]: (float(n["x"]), float(n["y"])) for n in nodes}
-    moved = any(design.layout.get(k) != v for k, v in positions.items())
-    if structure_now == structure_was and not moved:
-        return CanvasEdit(None, new.selected_id)
     edited, layout, messages = from_canvas(design, nodes, edges)
-    edited.layout = layout
-    return CanvasEdit(edited, new.selected_id, structure_now != structure_was, messages)
+    added = len(edited.edges) != len(design.edges)
+    moved = any(design.layout.get(k) != v for k, v in layout.items())
+    if not added and not moved and not messages:
+        return CanvasEdit(None, new.selected_id)
+    return CanvasEdit(edited if (added or moved) else None, new.selected_id, added, messages)

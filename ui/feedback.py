@@ -31,11 +31,11 @@ def grader_panel() -> None:
                 with st.spinner("Calling the model..."):
                     ok, message = grader.test_connection(config)
                 (st.success if ok else st.error)(message)
+            if config.note:
+                st.caption(config.note)
         else:
-            st.caption("Rule grader (offline). Set OPENAI_API_KEY or OPENAI_BASE_URL (and SIMULATOR_LLM_MODEL) "
-                       "for LLM interviewer feedback.")
-        if config.note:
-            st.caption(config.note)
+            st.caption("Rule grader (offline, instant). For an LLM interviewer set OPENAI_API_KEY, or "
+                       "OPENAI_BASE_URL for a local server, and SIMULATOR_LLM_MODEL.")
 
 
 def _run_review(record, scenario, design: Design, db) -> dict[str, Any]:
