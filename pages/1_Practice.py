@@ -315,7 +315,14 @@ with canvas_tab:
                     changed.edges = [e for e in changed.edges if (e.source, e.target) != (src, dst)]
                     change_design(changed)
                     st.rerun()
-        reset_cols = st.columns(2)
+        reset_cols = st.columns(3)
+        if reset_cols[2].button("Tidy the layout", help="Place every component again, callers left of callees"):
+            tidy = design.copy()
+            tidy.layout = {}
+            ss["design"] = tidy
+            ss["version"] += 1
+            autosave()
+            st.rerun()
         if spec.skeleton and reset_cols[0].button("Replace with the skeleton"):
             change_design(parse_dsl(spec.skeleton))
             st.rerun()
@@ -364,7 +371,8 @@ with st.expander("Simulate traffic and failures", icon=":material/speed:"):
 st.subheader("Diagram", anchor=False)
 design = ss["design"]
 if design.nodes:
-    st.graphviz_chart(to_dot(design, highlight=highlight), width="stretch")
+    # a small design drawn at full width has huge boxes: let it take its natural size
+    st.graphviz_chart(to_dot(design, highlight=highlight), width="stretch" if len(design.nodes) > 8 else "content")
 else:
     st.caption("Add components on the canvas or as text; the diagram appears here.")
 

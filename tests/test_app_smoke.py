@@ -39,3 +39,15 @@ def test_text_design_is_checked_submitted_and_graded(app):
     assert not app.exception
     assert any("Submitted" in c.value for c in app.caption)
     assert next(m for m in app.metric if m.label == "Overall").value == overall.value
+
+
+def test_tidy_layout_places_callers_left_of_callees(app):
+    app.run()
+    app.button(key="start-conversational-ai").click().run()
+    next(b for b in app.button if b.label == "Start the clock").click().run()
+    next(t for t in app.text_area if t.label == "Design as text").set_value(
+        "chat: service\nclient -> chat -> llm").run()
+    next(b for b in app.button if b.label == "Tidy the layout").click().run()
+    assert not app.exception
+    layout = app.session_state["design"].layout
+    assert layout["client"][0] < layout["chat"][0] < layout["llm"][0]
