@@ -16,7 +16,7 @@ import yaml
 
 from . import catalog
 from .errors import DesignError, InputError, Problem
-from .yamlio import LocatedDict, LocatedList, load_mapping, locate, read_text_file
+from .yamlio import load_mapping, locate, read_text_file
 
 EDGE_KINDS = ("sync", "async", "fallback", "replication")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -19,7 +19,7 @@ from .design import Design, parse_design
 from .dsl import parse_dsl
 from .errors import DesignError, Problem, RubricError
 from .rules import Context, Rule, never_passes, parse_rule
-from .yamlio import LocatedDict, load_mapping, locate, read_text_file
+from .yamlio import load_mapping, locate, read_text_file
 
 CHECK_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 CORE_CATEGORIES = ("caching", "fallback", "monitoring", "scaling")

@@ -895,7 +895,6 @@ def _entry_loads(m: _Compiled, peak_rps: float, load: float, spike: float,
     if not rates_by_kind:
         share = offered / len(entries)
         return [share] * len(entries), []
-    listed = [e for e in entries if m.kinds[e] in rates_by_kind]
     rest = [e for e in entries if m.kinds[e] not in rates_by_kind]
     split = offered / len(rest) if rest else 0.0
     rates = []

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
+from tests.conftest import free_port, need, stop, wait_healthy
 
 pytestmark = pytest.mark.browser
 
@@ -37,12 +35,6 @@ TIMEOUT_MS = 20_000
 # ---------------------------------------------------------------------------
 # server and browser
 # ---------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     need(Path(CHROMIUM).exists(), f"Debian chromium not installed ({CHROMIUM})")
@@ -51,7 +43,7 @@ def server(tmp_path_factory):
     except ImportError:
         need(False, "the playwright Python package is not installed")
     tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SIMULATOR_DATABASE_URL": f"sqlite:///{tmp}/attempts.sqlite"}
     log = open(tmp / "streamlit.log", "wb")
     proc = subprocess.Popen(
@@ -61,27 +53,10 @@ def server(tmp_path_factory):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{(tmp / 'streamlit.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("streamlit did not answer /_stcore/health within 60 s")
-            time.sleep(0.2)
+        wait_healthy(proc, f"{url}/_stcore/health", tmp / "streamlit.log", what="streamlit")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
         text = (tmp / "streamlit.log").read_text(errors="replace")
         if "Traceback" in text:

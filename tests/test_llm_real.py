@@ -11,10 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,7 +21,7 @@ from simulator.grader import (HIRE_SIGNALS, LIMITS, final_score, grader_config, 
                               test_connection)
 from simulator.rubric import evaluate
 from simulator.scenario import load_library
-from tests.conftest import need
+from tests.conftest import free_port, need, stop, wait_healthy
 
 pytestmark = pytest.mark.llm
 
@@ -48,12 +45,6 @@ def llama_server_binary() -> Path | None:
     return path if path.is_file() and os.access(path, os.X_OK) else None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     binary, gguf = llama_server_binary(), smollm2_gguf()
@@ -67,27 +58,10 @@ def llama_server(tmp_path_factory):
                                  "-c", "4096", "-t", "2"], stdout=log_file, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama-server exited with {proc.returncode}:\n{log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama-server not healthy after 120 s:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
+        wait_healthy(proc, f"{url}/health", log_path, what="llama-server", timeout=120)
         yield f"{url}/v1"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop(proc, timeout=15)
 
 
 def test_streamed_review_with_a_real_model(llama_server):

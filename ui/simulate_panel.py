@@ -121,7 +121,6 @@ def simulate_panel(design: Design, scenario, *, key: str) -> None:
     rates = dict(traffic.entries) if traffic else None
     ids = [n.id for n in design.nodes]
     zones = _zones(design)
-    ss = st.session_state
     _keep_valid(f"{key}-fail", ids, many=True)
     _keep_valid(f"{key}-zone", zones, many=False)
 
