@@ -19,7 +19,7 @@ stable order, one example path where it helps), whether it passed or not.
 """
 from __future__ import annotations
 
-from collections import deque
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, Annotated, Callable, ClassVar, Iterable, Literal
 
@@ -116,6 +116,7 @@ class Context:
         self.edges = [(e.source, e.target, e.kind) for e in design.edges]
         self.edge_kind = {(u, v): k for u, v, k in self.edges}
         self._adj: dict[tuple, dict[str, list[str]]] = {}
+        self._reach: dict[tuple, dict[str, str | None]] = {}
         self._graph: nx.DiGraph | None = None
 
     @property
@@ -135,7 +136,7 @@ class Context:
         kinds = tuple(sorted(edge_kinds)) if edge_kinds else None
         key = (kinds, reverse)
         if key not in self._adj:
-            table: dict[str, list[str]] = {n: [] for n in self.order}
+            table: dict[str, list[str]] = defaultdict(list)   # a node without arrows reads as []
             allowed = set(kinds) if kinds else None
             for u, v, k in self.edges:
                 if allowed is None or k in allowed:
@@ -148,6 +149,16 @@ class Context:
 
     def sort(self, ids: Iterable[str]) -> list[str]:
         return sorted(set(ids), key=self.order.__getitem__)
+
+    def reach(self, sources: Iterable[str], edge_kinds: Iterable[str] | None = None, *, reverse: bool = False,
+              blocked: frozenset[str] = frozenset()) -> dict[str, str | None]:
+        """BFS parents from ``sources`` (see _bfs), remembered: checks often walk from the same kinds.
+        Callers must not modify the returned mapping."""
+        kinds = tuple(sorted(edge_kinds)) if edge_kinds else None
+        key = (kinds, reverse, tuple(sources), blocked)
+        if key not in self._reach:
+            self._reach[key] = _bfs(self.adj(kinds, reverse), key[2], blocked)
+        return self._reach[key]
 
 
 def _bfs(adj: dict[str, list[str]], sources: Iterable[str],
@@ -267,7 +278,7 @@ class Reaches(_Args):
         sources, targets, missing_side = _endpoints(ctx, self.source, self.target)
         if missing_side:
             return missing_side
-        back = _bfs(ctx.adj(self.edges, reverse=True), targets)   # every node that reaches some target
+        back = ctx.reach(targets, self.edges, reverse=True)   # every node that reaches some target
         reaching = [s for s in sources if s in back]
         missing = [s for s in sources if s not in back]
         if self.quantifier == "every" and missing:
@@ -324,13 +335,12 @@ def _through(ctx: Context, edge_kinds: Iterable[str] | None, sources: list[str],
         return Outcome(False, f"no {_kinds(skinds)} node")
     if not targets:
         return Outcome(False, f"no {_kinds(tkinds)} node")
-    succ, pred = ctx.adj(edge_kinds), ctx.adj(edge_kinds, reverse=True)
-    fwd = _bfs(succ, sources)
+    fwd = ctx.reach(sources, edge_kinds)
     reached = [t for t in targets if t in fwd]
     if not reached:
         return Outcome(False, f"no path from {_kinds(skinds)} to {_kinds(tkinds)} at all "
                        "(are arrows missing or reversed?)", sources + targets)
-    back = _bfs(pred, targets)
+    back = ctx.reach(targets, edge_kinds, reverse=True)
     on_paths = set(fwd) & set(back)
     if quantifier == "some":
         hits = [g for g in ctx.sort(on_paths & guard)]
@@ -348,8 +358,8 @@ def _through(ctx: Context, edge_kinds: Iterable[str] | None, sources: list[str],
                        f"e.g. {_arrow(example)}", example, example)
     # every path must pass a guard: search around the guards
     blocked = set(guard)
-    around_succ = ctx.adj(around_edge_kinds) if around_edge_kinds else succ
-    around = _bfs(around_succ, [s for s in sources if s not in blocked], blocked=blocked)
+    around = ctx.reach([s for s in sources if s not in blocked], around_edge_kinds or edge_kinds,
+                       blocked=frozenset(blocked))
     leaks = [t for t in targets if t in around]
     if leaks:
         path = _path_to(around, leaks[0])
@@ -370,7 +380,6 @@ class Fallback(_Args):
         targets = ctx.of(self.target)
         if not targets:
             return Outcome(False, f"no {_kinds(self.target)} node to protect")
-        primary = ctx.adj(("sync", "async"))
         fallback_edges = [(u, v) for u, v, k in ctx.edges if k == "fallback"]
         if self.alternatives:
             allowed = set(self.alternatives)
@@ -380,7 +389,7 @@ class Fallback(_Args):
         downstream_of: dict[str, dict] = {}
         for u, v in fallback_edges:
             if u not in downstream_of:
-                downstream_of[u] = _bfs(primary, [u])
+                downstream_of[u] = ctx.reach([u], ("sync", "async"))
             downstream = downstream_of[u]
             for t in targets:
                 # the caller must be upstream: a node cannot fail over for itself
@@ -417,13 +426,13 @@ class NoSpof(_Args):
         sources, targets, missing_side = _endpoints(ctx, self.source, self.target)
         if missing_side:
             return missing_side
-        fwd = _bfs(succ, sources)
+        fwd = ctx.reach(sources, request_edges)
         if not any(t in fwd for t in targets):
             return Outcome(False, f"no path from {_kinds(self.source)} to {_kinds(self.target)} "
                            "(are arrows missing or reversed?)", sources + targets)
         # Dominators of a virtual sink, seen from a virtual source, are the nodes on every path.
         # Only nodes on some source-to-target path matter: build the graph of those alone.
-        relevant = set(fwd) & set(_bfs(ctx.adj(request_edges, reverse=True), targets))
+        relevant = set(fwd) & set(ctx.reach(targets, request_edges, reverse=True))
         work = nx.DiGraph()
         work.add_edges_from((u, v) for u in relevant for v in succ[u] if v in relevant)
         src, sink = ("__source__",), ("__sink__",)
@@ -579,12 +588,8 @@ class Rule:
 
 
 def _merge(groups: Iterable[list[str]]) -> list[str]:
-    out: list[str] = []
-    for g in groups:
-        for n in g:
-            if n not in out:
-                out.append(n)
-    return out
+    """Node ids of several outcomes, first occurrence first, without repeats."""
+    return list(dict.fromkeys(n for g in groups for n in g))
 
 
 @dataclass
