@@ -61,3 +61,11 @@ def stop(proc, timeout: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture()
+def db_url(tmp_path, monkeypatch) -> str:
+    """A fresh SQLite attempts store for the app under test (SIMULATOR_DATABASE_URL points at it)."""
+    url = f"sqlite:///{tmp_path}/attempts.sqlite"
+    monkeypatch.setenv("SIMULATOR_DATABASE_URL", url)
+    return url

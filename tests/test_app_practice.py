@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -20,7 +19,9 @@ from simulator.scenario import load_library
 from simulator.store import Store
 from simulator.timer import utcnow
 
-ROOT = Path(__file__).resolve().parent.parent
+from . import apptest_helpers as helpers
+from .apptest_helpers import button, click, metric, new_app, ok, set_dsl, widget
+
 PRACTICE = "pages/1_Practice.py"
 SID = "conversational-ai"
 DSL = ("client -> api_gateway -> chat -> redis\nchat: service x3 autoscale\nchat -> llm\n"
@@ -30,13 +31,6 @@ DSL = ("client -> api_gateway -> chat -> redis\nchat: service x3 autoscale\nchat
 # ---------------------------------------------------------------------------
 # fixtures and helpers
 # ---------------------------------------------------------------------------
-@pytest.fixture()
-def db_url(tmp_path, monkeypatch) -> str:
-    url = f"sqlite:///{tmp_path}/attempts.sqlite"
-    monkeypatch.setenv("SIMULATOR_DATABASE_URL", url)
-    return url
-
-
 @pytest.fixture()
 def db(db_url) -> Iterator[Store]:
     store = Store(db_url)
@@ -50,47 +44,13 @@ def spec():
     return load_library().get(SID)[0].spec
 
 
-def new_app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-
-
 @pytest.fixture()
 def app(db_url) -> AppTest:
     return new_app()
 
 
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    return matches[0]
-
-
-def click(at: AppTest, label: str) -> AppTest:
-    return ok(button(at, label).click().run())
-
-
-def widget(at: AppTest, kind: str, label: str, form: str | None = None):
-    matches = [w for w in getattr(at, kind) if w.label == label and (form is None or w.form_id == form)]
-    assert matches, f"no {kind} {label!r} (form {form}); have {[w.label for w in getattr(at, kind)]}"
-    return matches[0]
-
-
 def start(at: AppTest, sid: str = SID, mode: str = "practice") -> AppTest:
-    ok(at.run())
-    ok(at.button(key=f"start-{sid}").click().run())
-    widget(at, "radio", "Mode").set_value(mode)
-    click(at, "Start the clock")
-    assert "Start the clock" not in [b.label for b in at.button]
-    return at
-
-
-def set_dsl(at: AppTest, text: str) -> AppTest:
-    return ok(at.text_area(key="dsl_text").input(text).run())
+    return helpers.start(at, sid, mode)
 
 
 def add_component(at: AppTest, kind: str, node_id: str = "", replicas: int = 1, autoscale: bool = False):
@@ -118,10 +78,6 @@ def design_of(at: AppTest):
 
 def edges_of(design) -> set[tuple[str, str, str]]:
     return {(e.source, e.target, e.kind) for e in design.edges}
-
-
-def metric(at: AppTest, label: str) -> str:
-    return next(m for m in at.metric if m.label == label).value
 
 
 def texts(elements) -> list[str]:

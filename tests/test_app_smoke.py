@@ -1,16 +1,12 @@
 """The app in Streamlit's AppTest: pick a scenario, build a design as text, submit, see the result."""
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .apptest_helpers import click, metric, new_app, set_dsl, start
 
 
 @pytest.fixture()
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIMULATOR_DATABASE_URL", f"sqlite:///{tmp_path}/attempts.sqlite")
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+def app(db_url):
+    return new_app()
 
 
 def test_home_lists_the_five_scenarios_and_starts_one(app):
@@ -25,29 +21,20 @@ def test_home_lists_the_five_scenarios_and_starts_one(app):
 
 
 def test_text_design_is_checked_submitted_and_graded(app):
-    app.run()
-    app.button(key="start-conversational-ai").click().run()
-    next(b for b in app.button if b.label == "Start the clock").click().run()
-    dsl = next(t for t in app.text_area if t.label == "Design as text")
-    dsl.set_value("client -> api_gateway -> chat -> redis\nchat: service x3 autoscale\nchat -> llm\n"
-                  "small: llm\nchat -fallback-> small").run()
-    assert not app.exception
+    start(app, "conversational-ai")
+    set_dsl(app, "client -> api_gateway -> chat -> redis\nchat: service x3 autoscale\nchat -> llm\n"
+                 "small: llm\nchat -fallback-> small")
     assert not app.error
-    overall = next(m for m in app.metric if m.label == "Overall")
-    assert overall.value != "0/100"
-    next(b for b in app.button if b.label == "Submit").click().run()
-    assert not app.exception
+    overall = metric(app, "Overall")
+    assert overall != "0/100"
+    click(app, "Submit")
     assert any("Submitted" in c.value for c in app.caption)
-    assert next(m for m in app.metric if m.label == "Overall").value == overall.value
+    assert metric(app, "Overall") == overall
 
 
 def test_tidy_layout_places_callers_left_of_callees(app):
-    app.run()
-    app.button(key="start-conversational-ai").click().run()
-    next(b for b in app.button if b.label == "Start the clock").click().run()
-    next(t for t in app.text_area if t.label == "Design as text").set_value(
-        "chat: service\nclient -> chat -> llm").run()
-    next(b for b in app.button if b.label == "Tidy the layout").click().run()
-    assert not app.exception
+    start(app, "conversational-ai")
+    set_dsl(app, "chat: service\nclient -> chat -> llm")
+    click(app, "Tidy the layout")
     layout = app.session_state["design"].layout
     assert layout["client"][0] < layout["chat"][0] < layout["llm"][0]

@@ -1,6 +1,5 @@
 """Interviewer feedback in the app, against a real OpenAI-protocol server on 127.0.0.1."""
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -8,9 +7,9 @@ from streamlit.testing.v1 import AppTest
 from simulator.scenario import load_library
 from simulator.store import Store
 
+from .apptest_helpers import click, new_app, set_dsl, start
 from .fake_openai import FakeOpenAI, Reply, error
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-feedback-ui-0123456789abcdef"
 CATEGORIES = list(load_library().rubrics["conversational-ai"].categories)
 
@@ -30,9 +29,8 @@ def good_answer() -> Reply:
 
 
 @pytest.fixture()
-def env(tmp_path, monkeypatch):
-    db = f"sqlite:///{tmp_path}/attempts.sqlite"
-    monkeypatch.setenv("SIMULATOR_DATABASE_URL", db)
+def env(db_url, tmp_path, monkeypatch):
+    db = db_url
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     monkeypatch.setenv("SIMULATOR_LLM_MODEL", "fake-model")
     monkeypatch.setenv("SIMULATOR_LLM_TIMEOUT", "10")
@@ -42,13 +40,10 @@ def env(tmp_path, monkeypatch):
 
 
 def submit_a_design(app: AppTest) -> None:
-    app.run()
-    app.button(key="start-conversational-ai").click().run()
-    next(b for b in app.button if b.label == "Start the clock").click().run()
-    next(t for t in app.text_area if t.label == "Design as text").set_value(
-        "client -> api_gateway -> chat -> redis\nchat: service x3 autoscale\nchat -> llm\n"
-        "small: llm\nchat -fallback-> small").run()
-    next(b for b in app.button if b.label == "Submit").click().run()
+    start(app, "conversational-ai")
+    set_dsl(app, "client -> api_gateway -> chat -> redis\nchat: service x3 autoscale\nchat -> llm\n"
+                 "small: llm\nchat -fallback-> small")
+    click(app, "Submit")
 
 
 def only_attempt(db_url: str):
@@ -60,7 +55,7 @@ def only_attempt(db_url: str):
 def test_feedback_arrives_after_the_verdict_and_is_stored(env, monkeypatch):
     with FakeOpenAI([good_answer()]) as fake:
         monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
-        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        app = new_app(timeout=60)
         submit_a_design(app)
         assert not app.exception
         assert any("fake-model" in m.value for m in app.markdown)
@@ -79,7 +74,7 @@ def test_a_failing_model_degrades_the_feedback_not_the_attempt_and_retry_recover
     replies = [error(500, "upstream exploded")]
     with FakeOpenAI(lambda body, i: replies[-1]) as fake:
         monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
-        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        app = new_app(timeout=60)
         submit_a_design(app)
         assert not app.exception
         assert any("Interviewer feedback unavailable" in w.value for w in app.warning)
@@ -87,8 +82,7 @@ def test_a_failing_model_degrades_the_feedback_not_the_attempt_and_retry_recover
         assert record.ended_at is not None and record.report["score"] == record.overall_score
         assert record.feedback["status"] == "unavailable"
         replies.append(good_answer())
-        next(b for b in app.button if b.label == "Retry feedback").click().run()
-        assert not app.exception
+        click(app, "Retry feedback")
         assert only_attempt(env).feedback["status"] == "ok"
         assert not any("Interviewer feedback unavailable" in w.value for w in app.warning)
 
@@ -96,7 +90,7 @@ def test_a_failing_model_degrades_the_feedback_not_the_attempt_and_retry_recover
 def test_history_shows_stored_feedback_without_calling_the_model_again(env, monkeypatch):
     with FakeOpenAI([good_answer()]) as fake:
         monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
-        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        app = new_app(timeout=60)
         submit_a_design(app)
         calls = len(fake.requests)
         record = only_attempt(env)

@@ -1,10 +1,7 @@
 """The Simulate panel in Streamlit's AppTest: a design typed as text, then more load and a failed node."""
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .apptest_helpers import click, metric, new_app, set_dsl, start
 
 # conversational-ai peaks at 3,000 req/s: chat at 75 %, the llm at 75 %, a cache in front of nothing
 DESIGN = ("client -> chat -> llm\nchat: service x8 capacity=500\nllm: llm capacity=4000\n"
@@ -12,24 +9,20 @@ DESIGN = ("client -> chat -> llm\nchat: service x8 capacity=500\nllm: llm capaci
 
 
 @pytest.fixture()
-def app(tmp_path, monkeypatch):
-    monkeypatch.setenv("SIMULATOR_DATABASE_URL", f"sqlite:///{tmp_path}/attempts.sqlite")
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+def app(db_url):
+    return new_app()
 
 
 def served(app) -> str:
-    return next(m for m in app.metric if m.label == "Served share").value
+    return metric(app, "Served share")
 
 
 def test_load_slider_and_failed_nodes_move_the_served_share(app):
-    app.run()
-    app.button(key="start-conversational-ai").click().run()
-    next(b for b in app.button if b.label == "Start the clock").click().run()
-    dsl = next(t for t in app.text_area if t.label == "Design as text")
-    dsl.set_value(DESIGN).run()
+    start(app, "conversational-ai")
+    set_dsl(app, DESIGN)
     assert not app.exception and not app.error
     assert served(app) == "100.0 %"
-    assert next(m for m in app.metric if m.label == "Max utilisation").value == "75 %"
+    assert metric(app, "Max utilisation") == "75 %"
 
     app.slider(key="practice-sim-load").set_value(2.0).run()      # 6,000 req/s: chat at 150 %
     assert not app.exception and not app.error
@@ -49,21 +42,16 @@ def test_load_slider_and_failed_nodes_move_the_served_share(app):
 
 
 def test_a_design_the_model_rejects_shows_an_error_not_a_traceback(app):
-    app.run()
-    app.button(key="start-conversational-ai").click().run()
-    next(b for b in app.button if b.label == "Start the clock").click().run()
-    dsl = next(t for t in app.text_area if t.label == "Design as text")
-    dsl.set_value("client -> chat -> llm\nchat: service\nllm: llm traffic_share=3").run()
+    start(app, "conversational-ai")
+    set_dsl(app, "client -> chat -> llm\nchat: service\nllm: llm traffic_share=3")
     assert not app.exception
     assert any("traffic_share" in e.value and "llm" in e.value for e in app.error)
 
 
 def test_the_result_view_has_a_simulate_tab(app):
-    app.run()
-    app.button(key="start-conversational-ai").click().run()
-    next(b for b in app.button if b.label == "Start the clock").click().run()
-    next(t for t in app.text_area if t.label == "Design as text").set_value(DESIGN).run()
-    next(b for b in app.button if b.label == "Submit").click().run()
+    start(app, "conversational-ai")
+    set_dsl(app, DESIGN)
+    click(app, "Submit")
     assert not app.exception and not app.error
     assert any(t.label == "Simulate" for t in app.tabs)
     assert served(app) == "100.0 %"
@@ -72,12 +60,9 @@ def test_the_result_view_has_a_simulate_tab(app):
 
 
 def test_zone_lost_picks_a_zone_from_the_design(app):
-    app.run()
-    app.button(key="start-conversational-ai").click().run()
-    next(b for b in app.button if b.label == "Start the clock").click().run()
-    next(t for t in app.text_area if t.label == "Design as text").set_value(
-        "client -> lb -> api -> metrics\nlb: load_balancer x2\napi: service x8 capacity=1000 zone=eu-1b\n"
-        "metrics: monitoring zone=eu-1a").run()
+    start(app, "conversational-ai")
+    set_dsl(app, "client -> lb -> api -> metrics\nlb: load_balancer x2\napi: service x8 capacity=1000 zone=eu-1b\n"
+                 "metrics: monitoring zone=eu-1a")
     assert served(app) == "100.0 %"
     assert app.selectbox(key="practice-sim-zone").options == ["eu-1a", "eu-1b"]
     app.toggle(key="practice-sim-zone-on").set_value(True).run()     # eu-1a: only telemetry there
