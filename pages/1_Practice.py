@@ -139,7 +139,7 @@ def submit(reason: str) -> None:
     data = report.to_dict()
     data["estimates"] = estimate_grades(scenario, estimates())
     db.finish(attempt.id, end_reason=reason, ended_at=min(now, attempt.deadline), report=data,
-              overall_score=report.score, category_scores={k: c.score for k, c in report.categories.items()},
+              overall_score=report.score, category_scores=report.category_scores(),
               grader="rules", design=design.to_dict(), notes=notes(), estimates=estimates(), phase_timings=timings)
 
 

@@ -72,7 +72,7 @@ def graded_variants(lib: Library, per_scenario: int, seed: int = 11) -> dict[str
             data["estimates"] = estimate_grades(scenario, answers)
             variants.append({
                 "design": design.to_dict(), "report": data, "overall": report.score,
-                "categories": {k: c.score for k, c in report.categories.items()}, "estimates": answers,
+                "categories": report.category_scores(), "estimates": answers,
             })
         variants.sort(key=lambda v: v["overall"])
         out[sid] = variants

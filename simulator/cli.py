@@ -252,7 +252,7 @@ def save_graded(design, scenario, rubric, report: Report, notes: dict[str, str])
     with Store() as store:
         record = store.add_graded(scenario.spec.id, scenario.content_hash(rubric), design=design.to_dict(),
                                   report=report.to_dict(), overall_score=report.score,
-                                  category_scores={k: c.score for k, c in report.categories.items()},
+                                  category_scores=report.category_scores(),
                                   notes=notes, started_at=now, ended_at=now, deadline=now, mode="practice",
                                   user=default_user(),
                                   end_reason="submitted", grader="rules")

@@ -331,6 +331,10 @@ class Report:
     errors: list[str]
     rubric_digest: str = ""
 
+    def category_scores(self) -> dict[str, float]:
+        """Score 0-100 by category name, as the store keeps them."""
+        return {name: c.score for name, c in self.categories.items()}
+
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.passed]
 

@@ -59,7 +59,7 @@ def source(tmp_path, lib) -> str:
                 started = T0 + timedelta(days=3 * i + j)
                 store.add_graded(sid, scenario.content_hash(rubric), design=design.to_dict(),
                                  report=report.to_dict(), overall_score=report.score,
-                                 category_scores={k: c.score for k, c in report.categories.items()},
+                                 category_scores=report.category_scores(),
                                  notes={"tradeoffs": "=cache, then fall back"}, user="local" if i < 2 else "sam",
                                  started_at=started, ended_at=started + timedelta(minutes=41))
         store.start_attempt("model-monitoring", "hash", started_at=T0 + timedelta(days=20),

@@ -572,7 +572,7 @@ def test_saved_attempt_keeps_rule_report_then_gets_feedback(tmp_path, scenario, 
         rec = store.start_attempt(SCENARIO, scenario.content_hash(rubric), deadline=now + timedelta(minutes=45),
                                   design=design.to_dict(), notes={"notes": INJECTION})
         store.finish(rec.id, report=report.to_dict(), overall_score=report.score,
-                     category_scores={k: c.score for k, c in report.categories.items()})
+                     category_scores=report.category_scores())
         saved = store.get(rec.id)
         assert saved.report == report.to_dict() and saved.feedback is None    # stored before the LLM call
         with FakeOpenAI([Reply(answer(report, rating=5))]) as fake:

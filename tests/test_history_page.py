@@ -36,7 +36,7 @@ def add_graded(store: Store, lib, sid: str, design: Design, *, days_ago: float, 
     started = NOW - timedelta(days=days_ago)
     return store.add_graded(
         scenario_id or sid, scenario.content_hash(rubric), design=design.to_dict(), report=data,
-        overall_score=report.score, category_scores={k: c.score for k, c in report.categories.items()},
+        overall_score=report.score, category_scores=report.category_scores(),
         notes={"requirements": "p99 under 100 ms", "tradeoffs": "cache the hot entities"}, estimates=answers,
         phase_timings={p.name: p.minutes * 60.0 for p in scenario.spec.phases}, mode=mode,
         started_at=started, ended_at=started + timedelta(minutes=40), deadline=started + timedelta(minutes=45),
