@@ -102,3 +102,11 @@ def test_history_shows_stored_feedback_without_calling_the_model_again(env, monk
         assert not app.exception
         assert any("fake-model" in m.value for m in app.markdown)     # the stored feedback is shown
         assert len(fake.requests) == calls                          # and the model was not asked again
+
+
+def test_the_interviewers_questions_are_shown(env, monkeypatch):
+    with FakeOpenAI([good_answer()]) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+        app = new_app(timeout=60)
+        submit_a_design(app)
+        assert any("What pages the on-call engineer?" in m.value for m in app.markdown)

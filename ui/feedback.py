@@ -101,12 +101,15 @@ def render_feedback(fb: dict[str, Any]) -> None:
         cols[1].markdown("**Missing**\n" + "\n".join(
             f"- {g['text']}" + (f" (`{'`, `'.join(g['node_ids'])}`)" if g.get("node_ids") else "")
             for g in fb["gaps"]))
+    if status == "ok" and fb.get("follow_up_questions"):
+        st.markdown("**The interviewer would ask**\n" + "\n".join(f"- {q}" for q in fb["follow_up_questions"]))
     if status == "ok":
-        rows = [{"Category": c.get("title") or c.get("category"), "Rule score": c.get("rule_score"),
+        rows = [{"Category": c.get("title") or c.get("category"),
+                 "Rule score": f"{c['rule_score']:g}" if c.get("rule_score") is not None else "—",
                  "Interviewer (1-5)": c.get("rating"), "Comment": c.get("comment")} for c in fb.get("categories", [])]
         for name, part in (("Communication", fb.get("communication")), ("Trade-offs", fb.get("trade_offs"))):
             if part:
-                rows.append({"Category": name, "Rule score": None, "Interviewer (1-5)": part.get("score"),
+                rows.append({"Category": name, "Rule score": "—", "Interviewer (1-5)": part.get("score"),
                              "Comment": part.get("comment")})
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")

@@ -31,8 +31,11 @@ def render_result(record, scenario, rubric, *, key: str = "result", db=None, aut
         st.error(f"The saved design cannot be read: {exc}")
         design = None
 
-    checks_tab, compare_tab, simulate_tab, notes_tab, export_tab = st.tabs(
-        ["Checks", "Reference design", "Simulate", "Estimates and phases", "Export"])
+    # The interviewer's tab comes first but is filled last: every other tab is drawn before a slow LLM.
+    names = ["Checks", "Reference design", "Simulate", "Estimates and phases", "Export"]
+    tabs = st.tabs((["Interviewer feedback"] if db is not None else []) + names)
+    feedback_tab = tabs[0] if db is not None else None
+    checks_tab, compare_tab, simulate_tab, notes_tab, export_tab = tabs[-len(names):]
     with checks_tab:
         render_checks(report)
         failed = [c for c in report.get("checks", []) if not c["passed"]]
@@ -95,6 +98,6 @@ def render_result(record, scenario, rubric, *, key: str = "result", db=None, aut
             else:
                 cols[2].download_button("Diagram as DOT", dot, f"{stem}.dot", "text/vnd.graphviz", key=f"{key}-dot")
                 cols[2].caption("Install graphviz (`dot`) for SVG export.")
-    if db is not None:
-        st.subheader("Interviewer feedback", anchor=False)
-        feedback_section(record, scenario, design, db, key=key, auto=auto_feedback)
+    if feedback_tab is not None:
+        with feedback_tab:
+            feedback_section(record, scenario, design, db, key=key, auto=auto_feedback)
