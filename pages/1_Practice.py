@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from simulator import catalog
-from simulator.design import DesignError, Edge, Node, design_from_dict
-from simulator.dsl import parse_dsl, to_dsl
-from simulator.canvas import new_node_id
+from simulator.model import catalog
+from simulator.model.design import DesignError, Edge, Node, design_from_dict
+from simulator.model.notation import parse_dsl, to_dsl
+from simulator.model.canvas import new_node_id
 from simulator.errors import SimulatorError
-from simulator.render import to_dot
-from simulator.rubric import evaluate
-from simulator.scenario import estimate_grades
-from simulator.timer import (book_phase, clock, deadline_for, expired, phase_status, remaining, utcnow)
+from simulator.model.render import to_dot
+from simulator.grading.rubric import evaluate
+from simulator.grading.library import estimate_grades
+from simulator.sessions.clock import (book_phase, clock, deadline_for, expired, phase_status, remaining, utcnow)
 from ui.canvas import canvas_editor
 from ui.common import current_user, library, page_setup, store
 from ui.report import render_checks, render_scores

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from simulator import authoring as au
+from simulator.authoring import drafts as au
 from simulator.errors import SimulatorError
-from simulator.rubric import evaluate, fixture_outcomes
-from simulator.scenario import check_texts
+from simulator.grading.rubric import evaluate, fixture_outcomes
+from simulator.grading.library import check_texts
 from ui.authoring import (LABELS, SOURCES, bundle, editor_style, fixture_rows, render_all_checks, render_preview, render_problems,
                           render_report)
 from ui.common import library, page_setup

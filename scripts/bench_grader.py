@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulator.design import Design, Edge, Node  # noqa: E402
-from simulator.grader import MAX_PROMPT_TOKENS, build_prompt, estimate_tokens, response_schema, rule_feedback  # noqa: E402
-from simulator.rubric import evaluate  # noqa: E402
-from simulator.scenario import load_library  # noqa: E402
+from simulator.model.design import Design, Edge, Node  # noqa: E402
+from simulator.feedback.grader import MAX_PROMPT_TOKENS, build_prompt, estimate_tokens, response_schema, rule_feedback  # noqa: E402
+from simulator.grading.rubric import evaluate  # noqa: E402
+from simulator.grading.library import load_library  # noqa: E402
 
 EXTRA_KINDS = ("service", "redis", "queue", "batch_processor", "postgres", "model_server", "feature_store")
 

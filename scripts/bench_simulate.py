@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulator.design import Design, Edge, Node  # noqa: E402
-from simulator.simulate import simulate, single_failures  # noqa: E402
+from simulator.model.design import Design, Edge, Node  # noqa: E402
+from simulator.simulation.engine import simulate, single_failures  # noqa: E402
 
 GOALS = {200: 1.0, 2000: 10.0}
 

@@ -31,10 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.design import Design, design_from_dict  # noqa: E402
-from simulator.rubric import evaluate  # noqa: E402
-from simulator.scenario import Library, estimate_grades, load_library  # noqa: E402
-from simulator.store import Store, _validated_row  # noqa: E402
+from simulator.model.design import Design, design_from_dict  # noqa: E402
+from simulator.grading.rubric import evaluate  # noqa: E402
+from simulator.grading.library import Library, estimate_grades, load_library  # noqa: E402
+from simulator.store.repository import Store, _validated_row  # noqa: E402
 
 USER = "local"
 NOTES = {
@@ -211,7 +211,7 @@ def main() -> None:
         print(f"  table + chart frames              {t * 1000:7.0f} ms  (chart: {len(scores.data):,} points, "
               f"per {scores.period or 'attempt'})")
 
-        from simulator.store import export_csv
+        from simulator.store.repository import export_csv
 
         t, csv_text = timed(lambda: export_csv(store.list_attempts(columns="summary")), 3)
         print(f"  export_csv(all)                   {t * 1000:7.0f} ms  ({len(csv_text) / 1e6:.1f} MB)"

@@ -1,7 +1,7 @@
 """Design transformations used by the property tests: take one concern out of a good design."""
 from __future__ import annotations
 
-from simulator.design import Design, Edge
+from simulator.model.design import Design, Edge
 
 CACHE_KINDS = {"cache", "cdn"}
 MONITORING_KINDS = {"monitoring", "alerting", "dashboard", "logging", "drift_detector"}

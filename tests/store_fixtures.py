@@ -27,7 +27,7 @@ _REPO = str(Path(__file__).resolve().parent.parent)
 if _REPO not in sys.path:  # so `simulator` imports however pytest is started
     sys.path.insert(0, _REPO)
 
-from simulator.store import Store  # noqa: E402
+from simulator.store.repository import Store  # noqa: E402
 
 POSTGRES_ENV = "SIMULATOR_TEST_POSTGRES_URL"
 POSTGRES_SKIP_REASON = "SIMULATOR_TEST_POSTGRES_URL not set (PostgreSQL store tests)"

@@ -13,11 +13,11 @@ from functools import lru_cache
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator.design import design_from_dict
-from simulator.dsl import parse_dsl
-from simulator.scenario import load_library
-from simulator.store import Store
-from simulator.timer import utcnow
+from simulator.model.design import design_from_dict
+from simulator.model.notation import parse_dsl
+from simulator.grading.library import load_library
+from simulator.store.repository import Store
+from simulator.sessions.clock import utcnow
 
 from . import apptest_helpers as helpers
 from .apptest_helpers import button, click, metric, new_app, ok, set_dsl, widget

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import validate_paths
+from simulator.cli.main import validate_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "authoring_corpus"
@@ -79,7 +79,7 @@ def test_the_cli_prints_the_same_problems_as_file_line_column(tmp_path):
 
 # --- the static check for impossible rules: certain cases only --------------------------------
 
-from simulator.rules import never_passes, parse_rule  # noqa: E402
+from simulator.rules.core import never_passes, parse_rule  # noqa: E402
 
 
 def rule(raw):

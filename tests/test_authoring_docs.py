@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.dsl import parse_dsl
-from simulator.rubric import evaluate, fixture_problems, parse_rubric
-from simulator.rules import COMBINATORS, OPERATORS
-from simulator.scenario import check_texts, load_library
-from simulator.yamlio import load_text
+from simulator.model.notation import parse_dsl
+from simulator.grading.rubric import evaluate, fixture_problems, parse_rubric
+from simulator.rules.core import COMBINATORS, OPERATORS
+from simulator.grading.library import check_texts, load_library
+from simulator.model.yamlio import load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "authoring.md").read_text()

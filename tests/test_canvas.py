@@ -1,6 +1,6 @@
 """What a canvas edit means for the design (the browser part is in test_e2e_browser.py)."""
-from simulator.canvas import auto_layout, from_canvas, new_node_id, to_canvas
-from simulator.dsl import parse_dsl
+from simulator.model.canvas import auto_layout, from_canvas, new_node_id, to_canvas
+from simulator.model.notation import parse_dsl
 
 
 def test_a_drawn_arrow_is_added_as_a_sync_edge_and_positions_are_kept():

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator import catalog
-
+from simulator.model import catalog
 ROOT = Path(__file__).resolve().parent.parent
 REALTIME = Path("/work/shared/examples/realtime-llm-application.yaml")
 SCENARIO = "conversational-ai"

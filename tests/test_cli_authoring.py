@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator.schemas import FILES, all_schemas, dump
+from simulator.authoring.schemas import FILES, all_schemas, dump
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
@@ -210,8 +210,8 @@ def test_validate_without_paths_covers_the_user_folder(tmp_path):
 # --- the library reloads edited user files ---------------------------------------------------
 
 def test_the_library_reloads_when_a_reference_design_changes(tmp_path, monkeypatch):
-    from simulator.authoring import SHIPPED, Target, save_drafts, scaffold
-    from simulator.scenario import load_library
+    from simulator.authoring.drafts import SHIPPED, Target, save_drafts, scaffold
+    from simulator.grading.library import load_library
 
     user = tmp_path / "mine"
     monkeypatch.setenv("SIMULATOR_SCENARIOS_DIR", str(user))

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from simulator.design import design_from_dict
-from simulator.rubric import evaluate
-from simulator.scenario import load_library
-from simulator.store import Store
+from simulator.model.design import design_from_dict
+from simulator.grading.rubric import evaluate
+from simulator.grading.library import load_library
+from simulator.store.repository import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=timezone.utc)

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator import design, yamlio
+from simulator.model import design
 
+from simulator.model import yamlio
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = Path("/work/shared/examples")
 REALTIME = EXAMPLES / "realtime-llm-application.yaml"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator import catalog
-from simulator.design import EDGE_KINDS, Design, Edge, Node, load_design, load_design_text
-from simulator.dsl import parse_dsl, to_dsl
+from simulator.model import catalog
+from simulator.model.design import EDGE_KINDS, Design, Edge, Node, load_design, load_design_text
+from simulator.model.notation import parse_dsl, to_dsl
 from simulator.errors import DesignError
 
 EXAMPLES = sorted(Path("/work/shared/examples").glob("*.yaml"))

@@ -4,8 +4,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator.scenario import load_library
-from simulator.store import Store
+from simulator.grading.library import load_library
+from simulator.store.repository import Store
 
 from .apptest_helpers import click, new_app, set_dsl, start
 from .fake_openai import FakeOpenAI, Reply, error

@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from simulator import grader
-from simulator.design import Design, Edge, Node
-from simulator.dsl import parse_dsl
-from simulator.grader import (GraderConfig, Progress, build_prompt, estimate_cost, final_score,
+from simulator.feedback import grader
+from simulator.model.design import Design, Edge, Node
+from simulator.model.notation import parse_dsl
+from simulator.feedback.grader import (GraderConfig, Progress, build_prompt, estimate_cost, final_score,
                               grader_config, interviewer_adjustment, response_schema, review, rule_feedback,
                               scrub, test_connection)
-from simulator.rubric import evaluate
-from simulator.scenario import load_library
-from simulator.store import Store
+from simulator.grading.rubric import evaluate
+from simulator.grading.library import load_library
+from simulator.store.repository import Store
 from tests.fake_openai import FakeOpenAI, Reply, error
 
 ROOT = Path(__file__).resolve().parent.parent

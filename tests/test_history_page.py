@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator.design import Design, design_from_dict
-from simulator.rubric import evaluate
-from simulator.scenario import estimate_grades, load_library
-from simulator.store import Store
+from simulator.model.design import Design, design_from_dict
+from simulator.grading.rubric import evaluate
+from simulator.grading.library import estimate_grades, load_library
+from simulator.store.repository import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

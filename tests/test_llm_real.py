@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.dsl import parse_dsl
-from simulator.grader import (HIRE_SIGNALS, LIMITS, final_score, grader_config, interviewer_adjustment, review,
+from simulator.model.notation import parse_dsl
+from simulator.feedback.grader import (HIRE_SIGNALS, LIMITS, final_score, grader_config, interviewer_adjustment, review,
                               test_connection)
-from simulator.rubric import evaluate
-from simulator.scenario import load_library
+from simulator.grading.rubric import evaluate
+from simulator.grading.library import load_library
 from tests.conftest import free_port, need, stop, wait_healthy
 
 pytestmark = pytest.mark.llm

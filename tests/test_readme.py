@@ -2,8 +2,8 @@
 import re
 from pathlib import Path
 
-from simulator.design import load_design_text
-from simulator.dsl import parse_dsl
+from simulator.model.design import load_design_text
+from simulator.model.notation import parse_dsl
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

@@ -1,9 +1,9 @@
 """Semantics of each rule operator on small hand-built designs."""
 import pytest
 
-from simulator.dsl import parse_dsl
-from simulator.rubric import Check, parse_rubric, run_check
-from simulator.rules import Context, parse_rule
+from simulator.model.notation import parse_dsl
+from simulator.grading.rubric import Check, parse_rubric, run_check
+from simulator.rules.core import Context, parse_rule
 from simulator.errors import RubricError
 
 
@@ -166,7 +166,7 @@ def test_a_rule_that_raises_is_an_error_verdict_not_a_pass():
 
 
 def test_rubric_problems_carry_lines():
-    from simulator.yamlio import load_text
+    from simulator.model.yamlio import load_text
 
     text = """scenario: demo
 categories:

@@ -4,11 +4,12 @@ import time
 
 import pytest
 
-from simulator.design import Design, Edge, Node
-from simulator.dsl import parse_dsl
+from simulator.model.design import Design, Edge, Node
+from simulator.model.notation import parse_dsl
 from simulator.errors import DesignError, SimulatorError
-from simulator.rules import Context
-from simulator.simulate import (DEFAULT_PEAK_RPS, TAIL_FACTOR, Chaos, Simulated, format_simulation, simulate,
+from simulator.rules.core import Context
+from simulator.rules.simulated import Simulated
+from simulator.simulation.engine import (DEFAULT_PEAK_RPS, TAIL_FACTOR, Chaos, format_simulation, simulate,
                                 simulation_json, single_failures)
 
 approx = lambda x: pytest.approx(x, rel=1e-9, abs=1e-12)  # noqa: E731
@@ -403,7 +404,7 @@ def test_fallback_is_sized_after_its_primary_whatever_the_node_order():
 
 
 def test_the_operator_parses_as_a_rule():
-    from simulator.rules import parse_rule
+    from simulator.rules.core import parse_rule
 
     rule, problems = parse_rule({"simulate": {"max_utilization": 0.8, "survives_single_failure_of": "llm"}})
     assert not problems and rule.args.survives_single_failure_of == ["llm"]
@@ -577,9 +578,9 @@ def test_rule_uses_the_scenario_traffic_profile():
 
 
 def test_scenario_traffic_profile_reaches_the_rubric_and_the_cli(capsys):
-    from simulator.cli import main
+    from simulator.cli.main import main
     from simulator.errors import ScenarioError
-    from simulator.scenario import ROOT, load_library, parse_scenario
+    from simulator.grading.library import ROOT, load_library, parse_scenario
 
     lib = load_library(check_references=False)
     scenario, rubric = lib.get("vision-pipeline")

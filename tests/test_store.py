@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, inspect, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from store_fixtures import T0, store, store_url  # noqa: E402,F401  (pytest fixtures)
 
-from simulator.store import (  # noqa: E402
+from simulator.store.repository import (  # noqa: E402
     AttemptRecord,
     AttemptSummary,
     Store,

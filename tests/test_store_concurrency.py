@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import store_fixtures  # noqa: E402
 from store_fixtures import store_url  # noqa: E402,F401  (pytest fixture)
 
-from simulator.store import Store  # noqa: E402
+from simulator.store.repository import Store  # noqa: E402
 
 TIMEOUT_S = 180
 

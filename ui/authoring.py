@@ -8,7 +8,7 @@ from typing import Iterable
 import streamlit as st
 
 from simulator.errors import Problem
-from simulator.rubric import FixtureOutcome, Report
+from simulator.grading.rubric import FixtureOutcome, Report
 from ui.report import render_checks, render_scores
 
 # check_texts() sources -> what the page calls them

@@ -14,8 +14,8 @@ from streamlit_flow import streamlit_flow
 from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
 from streamlit_flow.state import StreamlitFlowState
 
-from simulator.canvas import auto_layout, from_canvas, to_canvas
-from simulator.design import Design
+from simulator.model.canvas import auto_layout, from_canvas, to_canvas
+from simulator.model.design import Design
 
 
 def build_state(design: Design, highlight=(), version: int = 0) -> StreamlitFlowState:

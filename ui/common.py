@@ -7,8 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from simulator.errors import SimulatorError
-from simulator.scenario import Library, load_library, scenario_dirs
-from simulator.store import Store, StoreError, default_user
+from simulator.grading.library import Library, load_library, scenario_dirs
+from simulator.store.repository import Store, StoreError, default_user
 
 PAGES = (
     ("app.py", "Home", ":material/home:"),

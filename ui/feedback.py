@@ -10,10 +10,10 @@ from typing import Any
 
 import streamlit as st
 
-from simulator import grader
-from simulator.design import Design
+from simulator.feedback import grader
+from simulator.model.design import Design
 from simulator.errors import SimulatorError
-from simulator.rubric import Report
+from simulator.grading.rubric import Report
 
 HIRE = {"strong_no": "strong no", "no": "no", "lean_no": "lean no", "lean_yes": "lean yes", "yes": "yes",
         "strong_yes": "strong yes"}

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from simulator.rubric import CORE_CATEGORIES
-from simulator.scenario import Library
-from simulator.store import AttemptSummary
+from simulator.grading.rubric import CORE_CATEGORIES
+from simulator.grading.library import Library
+from simulator.store.repository import AttemptSummary
 
 END_REASONS = {"submitted": "Submitted", "timed_out": "Timed out", "abandoned": "Abandoned"}
 IN_PROGRESS = "In progress"

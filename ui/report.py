@@ -5,7 +5,7 @@ from typing import Any
 
 import streamlit as st
 
-from simulator.timer import clock
+from simulator.sessions.clock import clock
 
 
 def render_scores(report: dict[str, Any]) -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from simulator.compare import compare
-from simulator.design import DesignError, design_from_dict
-from simulator.render import to_dot, to_svg
+from simulator.model.compare import compare
+from simulator.model.design import DesignError, design_from_dict
+from simulator.model.render import to_dot, to_svg
 from ui.report import render_checks, render_estimates, render_phases, render_scores
 from ui.feedback import feedback_section
 from ui.simulate_panel import simulate_panel

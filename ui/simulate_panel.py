@@ -14,10 +14,10 @@ from typing import Any
 
 import streamlit as st
 
-from simulator.design import Design
+from simulator.model.design import Design
 from simulator.errors import SimulatorError
-from simulator.render import to_dot
-from simulator.simulate import BOTTLENECK, Chaos, SimulationResult, simulate
+from simulator.model.render import to_dot
+from simulator.simulation.engine import BOTTLENECK, Chaos, SimulationResult, simulate
 
 DRILLS_BY_DEFAULT = 80        # designs up to this many nodes look for SPOFs on every change
 

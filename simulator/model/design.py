@@ -1,0 +1,414 @@
+"""The Design model: one component graph, whatever drew it.
+
+A design file is YAML or JSON with ``scenario`` (optional), ``nodes`` and
+``edges``. Canvas, text DSL, store and CLI all convert to and from this model.
+``parse_design`` reports every problem at once, each with its line.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import networkx as nx
+import yaml
+
+from simulator.model import catalog
+from simulator.errors import DesignError, InputError, Problem
+from simulator.model.yamlio import load_mapping, locate, read_text_file
+
+EDGE_KINDS = ("sync", "async", "fallback", "replication")
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_NODES = 5_000
+MAX_EDGES = 20_000
+MAX_LABEL = 200
+NODE_FIELDS = ("id", "kind", "label", "replicas", "autoscale")
+EDGE_FIELDS = ("from", "to", "kind", "label")
+TOP_FIELDS = ("scenario", "nodes", "edges", "layout")
+
+
+@dataclass
+class Node:
+    id: str
+    kind: str                       # canonical catalog kind
+    label: str | None = None
+    replicas: int = 1
+    autoscale: bool = False
+    written_kind: str | None = None  # the alias as written (``redis``), kept for round trips
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "kind": self.written_kind or self.kind}
+        if self.label:
+            out["label"] = self.label
+        if self.replicas != 1:
+            out["replicas"] = self.replicas
+        if self.autoscale:
+            out["autoscale"] = True
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class Edge:
+    source: str
+    target: str
+    kind: str = "sync"
+    label: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"from": self.source, "to": self.target}
+        if self.kind != "sync":
+            out["kind"] = self.kind
+        if self.label:
+            out["label"] = self.label
+        return out
+
+
+@dataclass
+class Design:
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    scenario: str | None = None
+    warnings: list[Problem] = field(default_factory=list, compare=False, repr=False)
+    # canvas positions {node id: (x, y)}: a drawing hint, never graded
+    layout: dict[str, tuple[float, float]] = field(default_factory=dict, compare=False, repr=False)
+
+    # --- lookups -------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    @property
+    def ids(self) -> list[str]:
+        return [n.id for n in self.nodes]
+
+    def is_empty(self) -> bool:
+        return not self.nodes
+
+    # --- conversions ---------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.scenario:
+            out["scenario"] = self.scenario
+        out["nodes"] = [n.to_dict() for n in self.nodes]
+        out["edges"] = [e.to_dict() for e in self.edges]
+        layout = self.clean_layout()
+        if layout:
+            out["layout"] = {k: [round(x, 1), round(y, 1)] for k, (x, y) in layout.items()}
+        return out
+
+    def clean_layout(self) -> dict[str, tuple[float, float]]:
+        ids = set(self.ids)
+        return {k: v for k, v in self.layout.items() if k in ids}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def to_yaml(self) -> str:
+        """YAML in the compact style of the examples: one flow mapping per node/edge."""
+        lines: list[str] = []
+        if self.scenario:
+            lines.append(f"scenario: {self.scenario}")
+        lines.append("nodes:" if self.nodes else "nodes: []")
+        for n in self.nodes:
+            lines.append(f"  - {_flow(n.to_dict())}")
+        lines.append("edges:" if self.edges else "edges: []")
+        for e in self.edges:
+            lines.append(f"  - {_flow(e.to_dict())}")
+        layout = self.to_dict().get("layout")
+        if layout:
+            lines.append("layout:  # canvas positions, not graded")
+            for k, xy in layout.items():
+                lines.append(f"  {_flow({k: xy})[1:-1]}")
+        return "\n".join(lines) + "\n"
+
+    def to_graph(self) -> nx.DiGraph:
+        graph = nx.DiGraph()
+        for n in self.nodes:
+            graph.add_node(n.id, kind=n.kind, replicas=n.replicas, autoscale=n.autoscale)
+        for e in self.edges:
+            graph.add_edge(e.source, e.target, kind=e.kind)
+        return graph
+
+    def copy(self) -> "Design":
+        return Design(
+            nodes=[Node(n.id, n.kind, n.label, n.replicas, n.autoscale, n.written_kind, dict(n.extra))
+                   for n in self.nodes],
+            edges=[Edge(e.source, e.target, e.kind, e.label) for e in self.edges],
+            scenario=self.scenario,
+            layout=dict(self.layout),
+        )
+
+    def fingerprint(self) -> tuple:
+        """What matters for grading, independent of order: equal designs grade equal."""
+        return (
+            tuple(sorted((n.id, n.kind, n.replicas, n.autoscale) for n in self.nodes)),
+            tuple(sorted((e.source, e.target, e.kind) for e in self.edges)),
+        )
+
+
+def _flow(mapping: dict[str, Any]) -> str:
+    return yaml.safe_dump(mapping, default_flow_style=True, sort_keys=False, allow_unicode=True,
+                          width=10_000).strip()
+
+
+# ---------------------------------------------------------------------------
+# parsing
+# ---------------------------------------------------------------------------
+
+def _where(source: str | None, data: Any, loc: Iterable[Any]) -> dict[str, Any]:
+    pos = locate(data, loc) if data is not None else None
+    return {"file": source, "line": pos[0] if pos else None, "column": pos[1] if pos else None}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_design(data: Any, source: str | None = None) -> Design:
+    """Validate plain (ideally located) data as a design; raise DesignError listing every problem."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+
+    def bad(message: str, *loc: Any) -> None:
+        problems.append(Problem(message, **_where(source, data, loc)))
+
+    def warn(message: str, *loc: Any) -> None:
+        warnings.append(Problem("warning: " + message, **_where(source, data, loc)))
+
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise DesignError(Problem("a design must be a mapping with 'nodes' and 'edges'", source, 1, 1))
+    for key in data:
+        if key not in TOP_FIELDS:
+            bad(f"unknown top-level field '{key}'; a design has {', '.join(TOP_FIELDS)}", key)
+
+    scenario = data.get("scenario")
+    if scenario is not None and not isinstance(scenario, str):
+        bad("'scenario' must be a scenario id (text)", "scenario")
+        scenario = None
+
+    raw_nodes = data.get("nodes", [])
+    raw_edges = data.get("edges", [])
+    if raw_nodes is None:
+        raw_nodes = []
+    if raw_edges is None:
+        raw_edges = []
+    if not isinstance(raw_nodes, list):
+        bad("'nodes' must be a list of components", "nodes")
+        raw_nodes = []
+    if not isinstance(raw_edges, list):
+        bad("'edges' must be a list of connections", "edges")
+        raw_edges = []
+    if len(raw_nodes) > MAX_NODES:
+        raise DesignError(Problem(f"too many nodes ({len(raw_nodes):,}; the limit is {MAX_NODES:,})",
+                                  **_where(source, data, ["nodes"])))
+    if len(raw_edges) > MAX_EDGES:
+        raise DesignError(Problem(f"too many edges ({len(raw_edges):,}; the limit is {MAX_EDGES:,})",
+                                  **_where(source, data, ["edges"])))
+
+    nodes: list[Node] = []
+    seen: dict[str, int] = {}
+    broken: set[str] = set()   # ids of nodes already reported: their edges need no second error
+    for i, raw in enumerate(raw_nodes):
+        node = _parse_node(raw, i, bad, warn)
+        if node is None:
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                broken.add(raw["id"])
+            continue
+        if node.id in seen:
+            first = locate(data, ["nodes", seen[node.id]])
+            bad(f"duplicate node id '{node.id}' (first defined on line {first[0] if first else '?'})",
+                "nodes", i, "id")
+            continue
+        seen[node.id] = i
+        nodes.append(node)
+
+    edges: list[Edge] = []
+    pairs: dict[tuple[str, str], int] = {}
+    for i, raw in enumerate(raw_edges):
+        edge = _parse_edge(raw, i, bad, seen, broken)
+        if edge is None:
+            continue
+        pair = (edge.source, edge.target)
+        if pair in pairs:
+            first = locate(data, ["edges", pairs[pair]])
+            bad(f"duplicate edge {edge.source} -> {edge.target} (first given on line "
+                f"{first[0] if first else '?'}); one connection per pair", "edges", i)
+            continue
+        pairs[pair] = i
+        edges.append(edge)
+
+    layout = _parse_layout(data.get("layout"), seen, bad, warn)
+    if problems:
+        raise DesignError(problems)
+    return Design(nodes=nodes, edges=edges, scenario=scenario, warnings=warnings, layout=layout)
+
+
+def _parse_layout(raw: Any, known: dict[str, int], bad, warn) -> dict[str, tuple[float, float]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        bad("'layout' must map node ids to [x, y] positions", "layout")
+        return {}
+    out: dict[str, tuple[float, float]] = {}
+    for key, value in raw.items():
+        if key not in known:
+            warn(f"layout names a missing node '{key}'; its position is ignored", "layout", key)
+            continue
+        if (not isinstance(value, list) or len(value) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+            bad(f"layout of '{key}' must be [x, y] numbers, not {value!r}", "layout", key)
+            continue
+        out[key] = (float(value[0]), float(value[1]))
+    return out
+
+
+def _parse_node(raw: Any, i: int, bad, warn) -> Node | None:
+    where = ("nodes", i)
+    if not isinstance(raw, dict):
+        bad(f"node #{i + 1} must be a mapping like {{id: api, kind: service}}", *where)
+        return None
+    ok = True
+    node_id = raw.get("id")
+    if node_id is None:
+        bad(f"node #{i + 1} has no 'id'", *where)
+        ok = False
+    elif not isinstance(node_id, str) or not ID_RE.match(node_id):
+        bad(f"node id {node_id!r} is invalid: use 1-64 letters, digits, '_' or '-'", *where, "id")
+        ok = False
+    name = node_id if isinstance(node_id, str) else f"#{i + 1}"
+    kind_text = raw.get("kind")
+    kind = None
+    if kind_text is None:
+        bad(f"node '{name}' has no 'kind'", *where)
+        ok = False
+    else:
+        kind = catalog.lookup(kind_text) if isinstance(kind_text, str) else None
+        if kind is None:
+            bad(f"node '{name}': {catalog.unknown_kind_message(str(kind_text))}", *where, "kind")
+            ok = False
+    label = raw.get("label")
+    if label is not None:
+        if isinstance(label, (int, float)) and not isinstance(label, bool):
+            label = str(label)
+        if not isinstance(label, str):
+            bad(f"node '{name}': 'label' must be text", *where, "label")
+            ok = False
+        elif len(label) > MAX_LABEL:
+            bad(f"node '{name}': 'label' is longer than {MAX_LABEL} characters", *where, "label")
+            ok = False
+    replicas = raw.get("replicas", 1)
+    if not _is_int(replicas) or replicas < 1:
+        bad(f"node '{name}': 'replicas' must be a whole number >= 1, not {replicas!r}", *where, "replicas")
+        ok = False
+    elif replicas > 100_000:
+        bad(f"node '{name}': 'replicas' of {replicas:,} is absurd (limit 100,000)", *where, "replicas")
+        ok = False
+    autoscale = raw.get("autoscale", False)
+    if not isinstance(autoscale, bool):
+        bad(f"node '{name}': 'autoscale' must be true or false, not {autoscale!r}", *where, "autoscale")
+        ok = False
+    extra = {k: v for k, v in raw.items() if k not in NODE_FIELDS}
+    for key, value in extra.items():
+        if isinstance(key, str) and value is None and not re.match(r"^[A-Za-z_][\w.-]*$", key):
+            warn(f"node '{name}': property '{key}' has no value; an unquoted comma inside "
+                 "{...} splits a label in two: put the label in quotes", *where, key)
+        if not isinstance(key, str):
+            bad(f"node '{name}': property names must be text", *where)
+            ok = False
+        elif isinstance(value, (dict, list)) and len(json.dumps(value, default=str)) > 2_000:
+            bad(f"node '{name}': property '{key}' is too large", *where, key)
+            ok = False
+    if not ok:
+        return None
+    # keep the alias as written (redis, gpt-4) for round trips, in the catalog's normal form
+    written = catalog.normal_form(kind_text)
+    written = written if written != kind else None
+    return Node(node_id, kind, label or None, replicas, autoscale, written, _plain(extra))
+
+
+def _plain(value: Any) -> Any:
+    """Strip located containers down to dict/list so models hold plain data."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _parse_edge(raw: Any, i: int, bad, known: dict[str, int], broken: set[str] = frozenset()) -> Edge | None:
+    where = ("edges", i)
+    if not isinstance(raw, dict):
+        bad(f"edge #{i + 1} must be a mapping like {{from: a, to: b}}", *where)
+        return None
+    ok = True
+    for key in raw:
+        if key not in EDGE_FIELDS:
+            bad(f"edge #{i + 1}: unknown field '{key}'; an edge has {', '.join(EDGE_FIELDS)}", *where, key)
+            ok = False
+    ends = []
+    for end in ("from", "to"):
+        value = raw.get(end)
+        if value is None:
+            bad(f"edge #{i + 1} has no '{end}'", *where)
+            ok = False
+        elif isinstance(value, str) and value in broken:
+            ok = False
+        elif not isinstance(value, str) or value not in known:
+            near = _near_ids(str(value), known)
+            hint = f"; did you mean {near}?" if near else ""
+            bad(f"edge #{i + 1} '{end}' names a missing node '{value}'{hint}", *where, end)
+            ok = False
+        ends.append(value)
+    kind = raw.get("kind", "sync")
+    kind_norm = kind.strip().lower() if isinstance(kind, str) else None
+    if kind_norm not in EDGE_KINDS:
+        bad(f"edge #{i + 1}: unknown edge kind {kind!r}; use one of {', '.join(EDGE_KINDS)}", *where, "kind")
+        ok = False
+    label = raw.get("label")
+    if label is not None and not isinstance(label, (str, int, float)):
+        bad(f"edge #{i + 1}: 'label' must be text", *where, "label")
+        ok = False
+    if ok and ends[0] == ends[1]:
+        bad(f"edge #{i + 1} connects '{ends[0]}' to itself", *where)
+        ok = False
+    if not ok:
+        return None
+    return Edge(ends[0], ends[1], kind_norm, str(label) if label not in (None, "") else None)
+
+
+def _near_ids(text: str, known: dict[str, int]) -> str | None:
+    import difflib
+
+    near = difflib.get_close_matches(text, list(known), n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def load_design_text(text: str, source: str | None = None) -> Design:
+    data = load_mapping(text, source, "design")
+    return parse_design(data, source)
+
+
+def load_design(path) -> Design:
+    return load_design_text(read_text_file(path), str(path))
+
+
+def design_from_dict(data: dict[str, Any]) -> Design:
+    """A design from plain data (a stored attempt, a canvas); raises DesignError."""
+    return parse_design(data, None)
+
+
+__all__ = [
+    "Design", "Node", "Edge", "EDGE_KINDS", "parse_design", "load_design", "load_design_text",
+    "design_from_dict", "DesignError", "InputError",
+]

@@ -1,0 +1,300 @@
+"""A compact text notation for designs that round-trips with the Design model.
+
+    # components: id ':' kind [xN] [autoscale] ["label"] [key=value ...]
+    api: service x3 autoscale "Chat API"
+    cache: redis
+    # connections: id -> id (chains allowed); -async->, -fallback->, -replication->
+    client -> gateway -> api -> cache
+    router -fallback-> small_llm "when the primary is down"
+
+An id used in a connection without a declaration is fine when it is itself a
+kind or alias (``client``, ``redis``, ``llm``): it becomes a node of that kind.
+Every error names its line.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+from simulator.model import catalog
+from simulator.model.design import EDGE_KINDS, ID_RE, Design, parse_design
+from simulator.errors import DesignError, Problem
+from simulator.model.yamlio import LocatedDict, LocatedList
+
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_TOKEN = re.compile(rf"(?:{_QUOTED}|[^\s=\"']+)=(?:{_QUOTED}|'[^']*'|\S*)|{_QUOTED}|'[^']*'|\S+")
+_ARROW = re.compile(r"^(?:->|-(sync|async|fallback|replication)->)$")
+_ANY_ARROW = re.compile(r"(-[A-Za-z_]*->|->)")
+_REPLICAS = re.compile(r"^[x×](\d+)$", re.IGNORECASE)
+MAX_LINES = 20_000
+
+
+def _tokens(line: str) -> list[str]:
+    out = []
+    for tok in _TOKEN.findall(line):
+        if tok.startswith("#"):
+            break
+        out.append(tok)
+    return out
+
+
+def _unquote(tok: str) -> str | None:
+    if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'":
+        body = tok[1:-1]
+        if tok[0] == "'":
+            return body
+        try:
+            value = json.loads(tok)   # "..." follows JSON string escapes (\n, \", \\, \u2028)
+            if isinstance(value, str):
+                return value
+        except ValueError:
+            pass
+        return body.replace('\\"', '"').replace("\\\\", "\\")
+    return None
+
+
+def _split_arrows(line: str) -> list[str]:
+    """Separate arrows glued to ids (``a->b``) without touching quoted text."""
+    parts = []
+    for tok in _tokens(line):
+        if _unquote(tok) is not None:
+            parts.append(tok)
+            continue
+        pieces = _ANY_ARROW.split(tok)
+        parts.extend(p for p in pieces if p)
+    return parts
+
+
+def _scalar(text: str) -> Any:
+    quoted = _unquote(text)
+    if quoted is not None:
+        return quoted
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (str, int, float, bool, list, dict)) or value is None else text
+
+
+def parse_dsl(text: str, source: str | None = None) -> Design:
+    """Parse DSL text into a Design; DesignError lists every bad line."""
+    problems: list[Problem] = []
+    lines = text.splitlines()
+    if len(lines) > MAX_LINES:
+        raise DesignError(Problem(f"too many lines ({len(lines):,}; the limit is {MAX_LINES:,})", source))
+    nodes = LocatedList()
+    nodes.pos = (1, 1)
+    declared: dict[str, int] = {}
+    edge_lines: list[tuple[int, str]] = []
+    failed: set[str] = set()  # declarations already reported: no second error where they are used
+
+    def bad(lineno: int, message: str) -> None:
+        problems.append(Problem(message, source, lineno))
+
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "->" in _strip_quoted(line):
+            edge_lines.append((lineno, line))
+            continue
+        m = re.match(r"^([^\s:]+)\s*:\s*(.*)$", line)
+        if not m and catalog.lookup(line) and ID_RE.match(line):
+            m = re.match(r"^(.*)()$", line)   # a lone kind name: a component of that kind
+            rest_kind = line
+        else:
+            rest_kind = None
+        if not m:
+            bad(lineno, f"cannot read '{_short(line)}': write `id: kind` for a component or `a -> b` "
+                        "for a connection")
+            continue
+        node_id, rest = m.group(1), rest_kind or m.group(2)
+        if not ID_RE.match(node_id):
+            bad(lineno, f"component id '{node_id}' is invalid: use letters, digits, '_' or '-'")
+            continue
+        if node_id in declared:
+            bad(lineno, f"component '{node_id}' is declared twice (first on line {declared[node_id]})")
+            continue
+        node = _parse_node_line(node_id, rest, lineno, bad)
+        if node is None:
+            failed.add(node_id)
+            continue
+        declared[node_id] = lineno
+        nodes.append(node)
+        nodes.item_pos.append((lineno, 1))
+
+    edges = LocatedList()
+    edges.pos = (1, 1)
+    for lineno, line in edge_lines:
+        if re.search(r"[^\s:]:(\s|$)", _strip_quoted(line)):
+            bad(lineno, f"cannot read connection '{_short(line)}': declare components on their own line "
+                        "(`model: model_server x3`), then connect them (`scoring -> model`)")
+            continue
+        parts = _split_arrows(line)
+        label = None
+        if parts and _unquote(parts[-1]) is not None:
+            label = _unquote(parts.pop())
+        if len(parts) < 3 or len(parts) % 2 == 0:
+            bad(lineno, f"cannot read connection '{_short(line)}': write `a -> b` (or -async->, "
+                        "-fallback->, -replication->)")
+            continue
+        ok = True
+        for arrow in parts[1::2]:
+            if not _ARROW.match(arrow):
+                bad(lineno, f"unknown arrow '{arrow}': use ->, " + ", ".join(f"-{k}->" for k in EDGE_KINDS))
+                ok = False
+        for node_id in parts[0::2]:
+            if node_id in declared:
+                continue
+            if node_id in failed:
+                ok = False
+                continue
+            if not ID_RE.match(node_id):
+                bad(lineno, f"'{node_id}' is not a valid component id")
+                ok = False
+                continue
+            kind = catalog.lookup(node_id)
+            if kind is None:
+                near = catalog.suggest(node_id)
+                hint = f" (or did you mean the kind {', '.join(near)}?)" if near else ""
+                bad(lineno, f"'{node_id}' is not declared: add a line `{node_id}: <kind>`{hint}")
+                ok = False
+                continue
+            node = LocatedDict(id=node_id, kind=node_id)
+            node.pos = (lineno, 1)
+            declared[node_id] = lineno
+            nodes.append(node)
+            nodes.item_pos.append((lineno, 1))
+        if not ok:
+            continue
+        for k in range(0, len(parts) - 2, 2):
+            arrow = _ARROW.match(parts[k + 1])
+            edge = LocatedDict({"from": parts[k], "to": parts[k + 2]})
+            if arrow.group(1):
+                edge["kind"] = arrow.group(1)
+            if label:
+                edge["label"] = label
+            edge.pos = (lineno, 1)
+            edges.append(edge)
+            edges.item_pos.append((lineno, 1))
+
+    data = LocatedDict(nodes=nodes, edges=edges)
+    data.pos = (1, 1)
+    data.key_pos = {"nodes": (1, 1), "edges": (1, 1)}
+    try:
+        design = parse_design(data, source)
+    except DesignError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise DesignError(sorted(problems, key=lambda p: p.line or 0))
+    return design
+
+
+def _strip_quoted(line: str) -> str:
+    return re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', '""', line)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _parse_node_line(node_id: str, rest: str, lineno: int, bad) -> LocatedDict | None:
+    toks = _tokens(rest)
+    if not toks:
+        bad(lineno, f"component '{node_id}' has no kind: write `{node_id}: service` (or another kind)")
+        return None
+    node = LocatedDict(id=node_id, kind=toks[0])
+    node.pos = (lineno, 1)
+    node.key_pos = {"id": (lineno, 1), "kind": (lineno, 1)}
+    if catalog.lookup(toks[0]) is None:
+        bad(lineno, f"component '{node_id}': {catalog.unknown_kind_message(toks[0])}")
+        return None
+    for tok in toks[1:]:
+        quoted = _unquote(tok)
+        m = _REPLICAS.match(tok)
+        if quoted is not None:
+            node["label"] = quoted
+        elif m:
+            node["replicas"] = int(m.group(1))
+        elif tok.lower() == "autoscale":
+            node["autoscale"] = True
+        elif "=" in tok:
+            kv = re.match(rf"^({_QUOTED}|[^=]+)=(.*)$", tok)
+            key = _unquote(kv.group(1)) if _unquote(kv.group(1)) is not None else kv.group(1)
+            if key in ("id", "kind", "label", "replicas", "autoscale"):
+                bad(lineno, f"component '{node_id}': write {key} in its own notation, not {key}=...")
+                return None
+            node[key] = _scalar(kv.group(2))
+        else:
+            bad(lineno, f"component '{node_id}': cannot read '{tok}'; expected xN (replicas), autoscale, "
+                        "\"a label\" or key=value")
+            return None
+        for key in node:
+            node.key_pos.setdefault(key, (lineno, 1))
+    return node
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text and "." not in text.split("e")[0]:   # YAML 1.1 floats need a dot and a signed exponent
+            mantissa, exp = text.split("e")
+            text = f"{mantissa}.0e{exp if exp[0] in '+-' else '+' + exp}"
+        if text in ("inf", "-inf", "nan"):
+            return {"inf": ".inf", "-inf": "-.inf", "nan": ".nan"}[text]
+        return text
+    if isinstance(value, int):
+        return repr(value)
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        if re.match(r"^[A-Za-z_][\w.-]*$", value) and not isinstance(yaml.safe_load(value), (bool, int, float)) \
+                and yaml.safe_load(value) is not None:
+            return value
+        return _quote(value)
+    # lists and mappings: compact JSON with no whitespace, which YAML reads back as the same structure
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    return re.sub(r"\s", lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _quote(text: str) -> str:
+    """A JSON string literal, with every character that splits lines escaped."""
+    out = json.dumps(text, ensure_ascii=False)
+    for raw, escaped in _LINE_BREAKS.items():
+        out = out.replace(raw, escaped)
+    return out
+
+
+def to_dsl(design: Design) -> str:
+    """Text for a design; parse_dsl(to_dsl(d)) gives back an equal design."""
+    out: list[str] = []
+    for n in design.nodes:
+        written = n.written_kind if n.written_kind and re.match(r"^[\w.+-]+$", n.written_kind) else None
+        parts = [f"{n.id}: {written or n.kind}"]
+        if n.replicas != 1:
+            parts.append(f"x{n.replicas}")
+        if n.autoscale:
+            parts.append("autoscale")
+        if n.label:
+            parts.append(_quote(n.label))
+        for key, value in n.extra.items():
+            name = key if re.match(r"^[A-Za-z_][\w.-]*$", key) else _quote(key)
+            parts.append(f"{name}={_fmt_value(value)}")
+        out.append(" ".join(parts))
+    if design.nodes and design.edges:
+        out.append("")
+    for e in design.edges:
+        arrow = "->" if e.kind == "sync" else f"-{e.kind}->"
+        line = f"{e.source} {arrow} {e.target}"
+        if e.label:
+            line += f" {_quote(e.label)}"
+        out.append(line)
+    return "\n".join(out) + ("\n" if out else "")
