@@ -10,7 +10,7 @@ from simulator.model.canvas import new_node_id
 from simulator.errors import SimulatorError
 from simulator.model.render import to_dot
 from simulator.grading.rubric import evaluate
-from simulator.grading.library import estimate_grades
+from simulator.model.scenario import estimate_grades
 from simulator.sessions.clock import (book_phase, clock, deadline_for, expired, phase_status, remaining, utcnow)
 from ui.canvas import canvas_editor
 from ui.common import current_user, library, page_setup, store
@@ -135,7 +135,7 @@ def submit(reason: str) -> None:
     design = ss["design"]
     timings = book_phase(spec.phases, ss.get("phase", 0), ss.get("phase_timings", {}), attempt.started_at,
                          min(now, attempt.deadline))
-    report = evaluate(design, rubric)
+    report = evaluate(design, rubric, scenario.peak_traffic)
     data = report.to_dict()
     data["estimates"] = estimate_grades(scenario, estimates())
     db.finish(attempt.id, end_reason=reason, ended_at=min(now, attempt.deadline), report=data,
@@ -216,7 +216,7 @@ with st.expander("Brief, requirements and scale", expanded=not ss["design"].node
         st.markdown("**Hints**\n" + "\n".join(f"- {h}" for h in spec.hints))
 
 design = ss["design"]
-report = evaluate(design, rubric) if practice_mode else None
+report = evaluate(design, rubric, scenario.peak_traffic) if practice_mode else None
 highlight = report.failing_nodes() if report else []
 
 canvas_tab, text_tab, notes_tab = st.tabs(["Canvas", "Text", "Notes and estimates"])
@@ -379,7 +379,7 @@ else:
 if practice_mode:
     st.subheader("Checks", anchor=False)
     if check_clicked:
-        report = evaluate(ss["design"], rubric)
+        report = evaluate(ss["design"], rubric, scenario.peak_traffic)
     render_scores(report.to_dict())
     render_checks(report.to_dict(), show_passed=True)
 else:

@@ -149,7 +149,7 @@ with side:
         st.markdown(f"**{len(problems)} problem(s)** to fix before saving ({where_}):")
         render_problems(problems, texts)
     else:
-        score = evaluate(scenario.reference, rubric).score
+        score = evaluate(scenario.reference, rubric, scenario.peak_traffic).score
         st.success(f"Valid: {len(rubric.checks)} checks in {len(rubric.categories)} categories, every fixture "
                    f"behaves, and the reference design scores {score:g}.", icon=":material/check_circle:")
 
@@ -171,9 +171,9 @@ with try_tab:
     else:
         if scenario is not None:
             st.markdown("#### The reference design")
-            render_report(evaluate(scenario.reference, rubric))
+            render_report(evaluate(scenario.reference, rubric, scenario.peak_traffic))
         st.markdown("#### The fixtures")
-        rows = fixture_rows(fixture_outcomes(rubric))
+        rows = fixture_rows(fixture_outcomes(rubric, scenario.peak_traffic if scenario is not None else None))
         bad = sum(1 for r in rows if not r["as declared"])
         st.caption(f"{len(rows)} fixture(s); {bad} do(es) not behave as declared." if bad
                    else f"{len(rows)} fixture(s), each behaving as declared.")
@@ -188,7 +188,7 @@ with try_tab:
                 for p in exc.problems:
                     st.error(str(p))
             else:
-                report = evaluate(design, rubric)
+                report = evaluate(design, rubric, scenario.peak_traffic if scenario is not None else None)
                 render_report(report)
                 with st.expander("Every check"):
                     render_all_checks(report)

@@ -86,7 +86,7 @@ def main() -> None:
     print("Reference designs (median of 50 runs):")
     for sid, scenario in lib.scenarios.items():
         rubric = lib.rubrics[sid]
-        ms = timed(lambda: evaluate(scenario.reference, rubric), 50)
+        ms = timed(lambda: evaluate(scenario.reference, rubric, scenario.peak_traffic), 50)
         print(f"  {sid:<24} {len(scenario.reference.nodes):>3} nodes  {len(rubric.checks):>2} checks  "
               f"grade {ms:6.2f} ms")
     for size in (200, 2000):
@@ -95,9 +95,9 @@ def main() -> None:
         print(f"\nSynthetic design: {len(design.nodes)} nodes, {len(design.edges)} edges; "
               f"graph build alone {build:.2f} ms (median of 10)")
         for sid, rubric in lib.rubrics.items():
-            ms = timed(lambda: evaluate(design, rubric), 5)
+            ms = timed(lambda: evaluate(design, rubric, lib.scenarios[sid].peak_traffic), 5)
             graph = graph_only(rubric)
-            gms = timed(lambda: evaluate(design, graph), 5)
+            gms = timed(lambda: evaluate(design, graph, lib.scenarios[sid].peak_traffic), 5)
             print(f"  grade vs {sid:<24} {ms:8.2f} ms all checks; graph checks alone {gms:7.2f} ms "
                   f"= {gms / build:5.1f}x graph build ({len(rubric.checks) - len(graph.checks)} simulation checks "
                   f"add {ms - gms:.0f} ms)")

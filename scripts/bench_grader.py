@@ -48,7 +48,7 @@ def main() -> int:
     lib = load_library(check_references=False)
     scenario, rubric = lib.get(args.scenario)
     design = thirty_nodes(scenario.reference)
-    report = evaluate(design, rubric)
+    report = evaluate(design, rubric, scenario.peak_traffic)
     notes = {"notes": "Sharding by tenant, caching per tenant, fallback on 429s. " * 400}
     print(f"{args.scenario}: {len(design.nodes)} nodes, {len(design.edges)} edges, "
           f"{len(rubric.checks)} checks, rule score {report.score:g}")
@@ -67,7 +67,7 @@ def main() -> int:
         times.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
     for _ in range(20):
-        evaluate(design, rubric)
+        evaluate(design, rubric, scenario.peak_traffic)
     eval_ms = (time.perf_counter() - t0) / 20 * 1000
     print(f"  rule grader: median {statistics.median(times) * 1000:.3f} ms, max {max(times) * 1000:.3f} ms "
           f"over {args.repeat} calls (the rubric evaluation itself: {eval_ms:.2f} ms)")

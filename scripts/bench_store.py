@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from simulator.model.design import Design, design_from_dict  # noqa: E402
 from simulator.grading.rubric import evaluate  # noqa: E402
-from simulator.grading.library import Library, estimate_grades, load_library  # noqa: E402
+from simulator.grading.library import Library, load_library  # noqa: E402
+from simulator.model.scenario import estimate_grades  # noqa: E402
 from simulator.store.repository import Store, _validated_row  # noqa: E402
 
 USER = "local"
@@ -66,7 +67,7 @@ def graded_variants(lib: Library, per_scenario: int, seed: int = 11) -> dict[str
             drop = 0.55 * (1 - i / max(1, per_scenario - 1))
             design = weakened(scenario.reference, drop, rng) if drop > 0 else scenario.reference
             design.scenario = sid
-            report = evaluate(design, rubric)
+            report = evaluate(design, rubric, scenario.peak_traffic)
             data = report.to_dict()
             answers = {e.id: e.value * rng.choice([0.5, 0.9, 1.0, 1.1, 3.0]) for e in scenario.spec.estimates}
             data["estimates"] = estimate_grades(scenario, answers)

@@ -33,7 +33,7 @@ def test_the_worked_example_validates():
     assert scenario.spec.id == sid and rubric.scenario == sid
     assert sum(p.minutes for p in scenario.spec.phases) == 45
     assert sum(c.weight for c in rubric.categories.values()) == 100
-    assert evaluate(scenario.reference, rubric).score == 100
+    assert evaluate(scenario.reference, rubric, scenario.peak_traffic).score == 100
 
 
 def test_the_worked_example_loads_from_a_user_folder(tmp_path, monkeypatch):
@@ -50,10 +50,10 @@ def test_the_worked_example_loads_from_a_user_folder(tmp_path, monkeypatch):
 
 def test_the_worked_scores_are_what_the_doc_says():
     _, scenario_text, rubric_text, reference_text = example_files()
-    _, _, rubric = check_texts(scenario_text, rubric_text, reference_text)
+    _, scenario, rubric = check_texts(scenario_text, rubric_text, reference_text)
     design_text = re.search(r"draws only\n\n```text\n(.*?)```", DOC, re.S)
     assert design_text, "the worked scoring example is missing"
-    report = evaluate(parse_dsl(design_text.group(1)), rubric)
+    report = evaluate(parse_dsl(design_text.group(1)), rubric, scenario.peak_traffic)
     scores = {name: c.score for name, c in report.categories.items()}
     assert scores == {"caching": 100, "fallback": 0, "monitoring": 40, "scaling": 0, "review": 0}
     assert report.score == 28
@@ -68,7 +68,7 @@ def test_each_rule_example_behaves_as_its_fixtures_say(block):
     rubric = parse_rubric({"scenario": "doc", "categories": {"c": {"weight": 100}},
                            "checks": [{"id": "example", "category": "c", "points": 1, "title": "An example",
                                        "hint": "a hint", "follow_up": "why?", **data}]})
-    assert not fixture_problems(rubric), [str(p) for p in fixture_problems(rubric)]
+    assert not fixture_problems(rubric, None), [str(p) for p in fixture_problems(rubric, None)]
 
 
 def test_every_operator_is_documented_with_an_example():

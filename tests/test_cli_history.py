@@ -55,7 +55,7 @@ def source(tmp_path, lib) -> str:
             weak.nodes = [n for n in weak.nodes if n.id not in gone]
             weak.edges = [e for e in weak.edges if e.source not in gone and e.target not in gone]
             for j, design in enumerate([design_from_dict(weak.to_dict()), scenario.reference]):
-                report = evaluate(design, rubric)
+                report = evaluate(design, rubric, scenario.peak_traffic)
                 started = T0 + timedelta(days=3 * i + j)
                 store.add_graded(sid, scenario.content_hash(rubric), design=design.to_dict(),
                                  report=report.to_dict(), overall_score=report.score,

@@ -59,7 +59,7 @@ def rubric(lib):
 @pytest.fixture
 def weak(scenario, rubric):
     design = parse_dsl(scenario.spec.skeleton + "cache: redis\nchat -> cache\n")
-    return design, evaluate(design, rubric)
+    return design, evaluate(design, rubric, scenario.peak_traffic)
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +133,7 @@ def test_rule_grader_is_deterministic_interviewer_feedback(scenario, weak):
 
 
 def test_rule_grader_on_reference_and_estimates(scenario, rubric):
-    report = evaluate(scenario.reference, rubric)
+    report = evaluate(scenario.reference, rubric, scenario.peak_traffic)
     fb = rule_feedback(scenario.reference, scenario, report, estimates={"peak_qps": 3000, "vector_index_gb": 5})
     assert not [g for g in fb.gaps if not g["check"].startswith("estimate:")]
     assert any("Peak chat requests" in s for s in fb.strengths)
@@ -142,7 +142,7 @@ def test_rule_grader_on_reference_and_estimates(scenario, rubric):
 
 def test_rule_grader_on_an_empty_design(scenario, rubric):
     empty = Design()
-    report = evaluate(empty, rubric)
+    report = evaluate(empty, rubric, scenario.peak_traffic)
     fb = rule_feedback(empty, scenario, report)
     assert "design is empty" in fb.summary and fb.final_score == 0 and not fb.strengths
 
@@ -220,7 +220,7 @@ def test_prompt_budget_for_30_nodes_and_cut_notes(lib, scenario_id):
     scenario, rubric = lib.get(scenario_id)
     design = thirty_node_design(scenario)
     assert len(design.nodes) == 30
-    report = evaluate(design, rubric)
+    report = evaluate(design, rubric, scenario.peak_traffic)
     short = build_prompt(design, scenario, report, {"notes": "I would cache answers per tenant."})
     assert short.tokens <= 3000 and not short.notes_truncated
     assert "cut to" not in short.messages[-1]["content"]

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from simulator.model.design import Design, design_from_dict
 from simulator.grading.rubric import evaluate
-from simulator.grading.library import estimate_grades, load_library
+from simulator.grading.library import load_library
+from simulator.model.scenario import estimate_grades
 from simulator.store.repository import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,7 @@ def add_graded(store: Store, lib, sid: str, design: Design, *, days_ago: float, 
                scenario_id: str | None = None):
     """Grade ``design`` as the Practice page does and store it as a finished attempt."""
     scenario, rubric = lib.get(sid)
-    report = evaluate(design, rubric)
+    report = evaluate(design, rubric, scenario.peak_traffic)
     data = report.to_dict()
     answers = {e.id: e.value for e in scenario.spec.estimates}
     data["estimates"] = estimate_grades(scenario, answers)

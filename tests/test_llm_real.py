@@ -68,7 +68,7 @@ def test_streamed_review_with_a_real_model(llama_server):
     lib = load_library(check_references=False)
     scenario, rubric = lib.get("conversational-ai")
     design = parse_dsl(scenario.spec.skeleton + "cache: redis\nchat -> cache\n")
-    report = evaluate(design, rubric)
+    report = evaluate(design, rubric, scenario.peak_traffic)
     verdicts = [(c.id, c.passed) for c in report.checks]
     config = grader_config(env={"OPENAI_BASE_URL": llama_server, "SIMULATOR_LLM_TIMEOUT": "400",
                                 "SIMULATOR_LLM_TEMPERATURE": "0", "SIMULATOR_LLM_MAX_TOKENS": "1800"},

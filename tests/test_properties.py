@@ -21,7 +21,7 @@ def test_the_five_scenarios_ship_and_load_cleanly():
 @pytest.mark.parametrize("sid", IDS)
 def test_reference_design_scores_high(sid):
     scenario, rubric = LIB.get(sid)
-    report = evaluate(scenario.reference, rubric)
+    report = evaluate(scenario.reference, rubric, scenario.peak_traffic)
     assert report.score >= 85, [c.id for c in report.failed()]
     for cat in CORE:
         assert report.categories[cat].score >= 70, (cat, [c.id for c in report.failed()])
@@ -37,8 +37,8 @@ def test_rubric_has_the_core_categories(sid):
 @pytest.mark.parametrize("concern", CORE)
 def test_taking_out_one_concern_hits_only_its_category(sid, concern):
     scenario, rubric = LIB.get(sid)
-    before = evaluate(scenario.reference, rubric).categories
-    after = evaluate(ABLATIONS[concern](scenario.reference), rubric).categories
+    before = evaluate(scenario.reference, rubric, scenario.peak_traffic).categories
+    after = evaluate(ABLATIONS[concern](scenario.reference), rubric, scenario.peak_traffic).categories
     drop = before[concern].score - after[concern].score
     assert drop >= 0.6 * before[concern].score, f"{concern} fell only {drop} points"
     for other in CORE:
@@ -51,23 +51,23 @@ def test_taking_out_one_concern_hits_only_its_category(sid, concern):
 @pytest.mark.parametrize("transform", [without_edges, reversed_edges], ids=["no-edges", "reversed"])
 def test_presence_is_not_enough_and_direction_matters(sid, transform):
     scenario, rubric = LIB.get(sid)
-    assert evaluate(transform(scenario.reference), rubric).score <= 35
+    assert evaluate(transform(scenario.reference), rubric, scenario.peak_traffic).score <= 35
 
 
 @pytest.mark.parametrize("sid", IDS)
 def test_empty_design_scores_zero(sid):
-    _, rubric = LIB.get(sid)
-    report = evaluate(Design(), rubric)
+    scenario, rubric = LIB.get(sid)
+    report = evaluate(Design(), rubric, scenario.peak_traffic)
     assert report.score == 0
     assert all(not c.passed for c in report.checks)
 
 
 @pytest.mark.parametrize("sid", IDS)
 def test_every_check_has_fixtures_that_behave(sid):
-    _, rubric = LIB.get(sid)
+    scenario, rubric = LIB.get(sid)
     for check in rubric.checks:
         assert check.passing and check.failing, f"{check.id} needs a pass and a fail fixture"
-    assert fixture_problems(rubric) == []
+    assert fixture_problems(rubric, scenario.peak_traffic) == []
 
 
 @pytest.mark.parametrize("sid", IDS)
@@ -76,8 +76,8 @@ def test_grading_is_deterministic(sid):
     shuffled = scenario.reference.copy()
     shuffled.nodes.reverse()
     shuffled.edges.reverse()
-    a = evaluate(scenario.reference, rubric)
-    b = evaluate(shuffled, rubric)
+    a = evaluate(scenario.reference, rubric, scenario.peak_traffic)
+    b = evaluate(shuffled, rubric, scenario.peak_traffic)
     assert a.score == b.score
     assert [c.passed for c in a.checks] == [c.passed for c in b.checks]
 

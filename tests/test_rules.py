@@ -160,7 +160,7 @@ def test_a_rule_that_raises_is_an_error_verdict_not_a_pass():
             raise RuntimeError("kaput")
 
     check = Check("boom", "caching", 5, "Boom check", Boom(), "hint", "why?")
-    result = run_check(check, parse_dsl("client -> service"))
+    result = run_check(check, parse_dsl("client -> service"), None)
     assert result.status == "error" and not result.passed and result.earned == 0
     assert "kaput" in result.evidence
 

@@ -580,12 +580,14 @@ def test_rule_uses_the_scenario_traffic_profile():
 def test_scenario_traffic_profile_reaches_the_rubric_and_the_cli(capsys):
     from simulator.cli.main import main
     from simulator.errors import ScenarioError
-    from simulator.grading.library import ROOT, load_library, parse_scenario
+    from simulator.grading.library import load_library
+    from simulator.model.scenario import parse_scenario
+    from simulator.paths import ROOT
 
     lib = load_library(check_references=False)
     scenario, rubric = lib.get("vision-pipeline")
-    assert scenario.spec.traffic.entries == {"sensor": 30} and rubric.entry_rates == {"sensor": 30}
-    assert lib.get("fraud-detection")[1].entry_rates is None
+    assert scenario.spec.traffic.entries == {"sensor": 30} and scenario.peak_traffic.entry_rates == {"sensor": 30}
+    assert lib.get("fraud-detection")[0].peak_traffic.entry_rates is None
     assert main(["simulate", str(ROOT / "scenarios/reference/vision-pipeline.yaml"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["nodes"]["cams"]["load"] == 240 and out["entry_rates"] == {"sensor": 30}

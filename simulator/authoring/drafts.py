@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.errors import SimulatorError
-from simulator.grading.library import SCENARIO_ID, check_texts
+from simulator.grading.library import check_texts
+from simulator.model.scenario import SCENARIO_ID
 from simulator.paths import RUBRICS_DIR, SCENARIOS_DIR, SCHEMAS_DIR
 from simulator.model.yamlio import read_text_file
 

@@ -19,7 +19,7 @@ from simulator.model import design as design_mod
 from simulator.paths import SCHEMAS_DIR
 from simulator.grading.rubric import RubricSpec
 from simulator.rules.core import KIND_NOTE, kind_names, rule_json_schema
-from simulator.grading.library import ScenarioSpec
+from simulator.model.scenario import ScenarioSpec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 FILES = {"scenario": "scenario.schema.json", "rubric": "rubric.schema.json", "design": "design.schema.json"}

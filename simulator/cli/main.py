@@ -15,7 +15,8 @@ from simulator.model import catalog
 from simulator.model.design import load_design
 from simulator.errors import Problem, SimulatorError
 from simulator.grading.rubric import Report, evaluate, fixture_problems, load_rubric
-from simulator.grading.library import load_library, load_scenario, reference_problems
+from simulator.grading.library import load_library, reference_problems
+from simulator.model.scenario import PeakTraffic, load_scenario
 from simulator.model.yamlio import load_file, read_text_file
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -140,6 +141,21 @@ def _kind_of_file(data: Any) -> str:
     return "unknown"
 
 
+def _rubric_traffic(path: Path, scenario_id: str) -> PeakTraffic | None:
+    """The traffic a rubric file's checks run at: its scenario's, found beside it
+    (`../scenarios/<id>.yaml`) or in the library; None (an assumed peak) when there is none."""
+    sibling = path.resolve().parent.parent / "scenarios" / f"{scenario_id}.yaml"
+    try:
+        if sibling.is_file():
+            return load_scenario(sibling).peak_traffic
+        lib = load_library(check_references=False)
+        if scenario_id in lib.scenarios:
+            return lib.scenarios[scenario_id].peak_traffic
+    except SimulatorError:
+        pass  # the scenario's own problems are reported when it is validated
+    return None
+
+
 def validate_paths(paths: list[str]) -> tuple[list[Problem], list[Problem], int]:
     """Problems, warnings and the number of files checked."""
     files: list[Path] = []
@@ -157,7 +173,7 @@ def validate_paths(paths: list[str]) -> tuple[list[Problem], list[Problem], int]
             kind = _kind_of_file(data)
             if kind == "rubric":
                 rubric = load_rubric(f)
-                problems.extend(fixture_problems(rubric))
+                problems.extend(fixture_problems(rubric, _rubric_traffic(f, rubric.scenario)))
             elif kind == "scenario":
                 scenario = load_scenario(f)
                 rub = f.parent.parent / "rubrics" / f"{scenario.spec.id}.yaml"
@@ -181,7 +197,7 @@ def cmd_validate(args) -> int:
         lib = load_library()
         problems = list(lib.problems)
         for sid, rubric in lib.rubrics.items():
-            problems.extend(fixture_problems(rubric))
+            problems.extend(fixture_problems(rubric, lib.scenarios[sid].peak_traffic))
         warnings = [w for s in lib.scenarios.values() for w in s.reference.warnings]
         count = len(lib.scenarios) * 3
         if not lib.scenarios and not problems:
@@ -205,7 +221,7 @@ def cmd_grade(args) -> int:
     notes = {"notes": read_text_file(args.notes)} if args.notes else {}
     lib = load_library(check_references=False)
     scenario, rubric = lib.get(scenario_id)
-    report = evaluate(design, rubric)
+    report = evaluate(design, rubric, scenario.peak_traffic)
     for w in design.warnings:
         print(str(w), file=sys.stderr)
     out = report.to_dict()

@@ -57,7 +57,7 @@ from simulator.model.design import Design
 from simulator.paths import ROOT
 from simulator.model.notation import to_dsl
 from simulator.grading.rubric import Report
-from simulator.grading.library import Scenario, estimate_grades
+from simulator.model.scenario import Scenario, estimate_grades
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.model.design import Design, parse_design
+from simulator.model.scenario import PeakTraffic
 from simulator.model.notation import parse_dsl
 from simulator.errors import DesignError, Problem, RubricError
 from simulator.rules.core import Context, Rule, never_passes, parse_rule
@@ -95,8 +96,6 @@ class Rubric:
     title: str | None = None
     source: str | None = None
     digest: str = ""
-    peak_rps: float | None = None   # the scenario's peak traffic, set when paired with its scenario
-    entry_rates: dict | None = None  # the scenario's traffic profile (traffic.entries), likewise
 
     def check(self, check_id: str) -> Check:
         for c in self.checks:
@@ -374,15 +373,22 @@ class Report:
         }
 
 
-def run_check(check: Check, design: Design, ctx: Context | None = None, peak_rps: float | None = None,
-              entry_rates: dict | None = None) -> CheckResult:
-    """One check on one design; an exception becomes an `error` verdict, never a silent pass."""
+def _context(design: Design, traffic: PeakTraffic | None) -> Context:
+    if traffic is None:
+        return Context(design, None, None)
+    rates = dict(traffic.entry_rates) if traffic.entry_rates else None
+    return Context(design, traffic.peak_rps, rates)
+
+
+def run_check(check: Check, design: Design, traffic: PeakTraffic | None, ctx: Context | None = None) -> CheckResult:
+    """One check on one design at the given traffic; an exception becomes an `error` verdict, never a
+    silent pass."""
     if design.is_empty():
         return CheckResult(check.id, check.category, check.title, check.points, False, "fail", 0.0,
                            "the design is empty: add components and connect them", [], None,
                            check.hint, check.follow_up)
     try:
-        outcome = check.rule.evaluate(ctx or Context(design, peak_rps, entry_rates))
+        outcome = check.rule.evaluate(ctx or _context(design, traffic))
     except Exception as exc:  # a bug in a rule must show, not pass
         return CheckResult(check.id, check.category, check.title, check.points, False, "error", 0.0,
                            f"error while evaluating this check: {type(exc).__name__}: {exc}", [], None,
@@ -392,10 +398,11 @@ def run_check(check: Check, design: Design, ctx: Context | None = None, peak_rps
                        outcome.evidence, list(outcome.nodes), outcome.path, check.hint, check.follow_up)
 
 
-def evaluate(design: Design, rubric: Rubric) -> Report:
-    """Grade a design against a rubric. Deterministic: the same design always gives the same report."""
-    ctx = None if design.is_empty() else Context(design, rubric.peak_rps, rubric.entry_rates)
-    results = [run_check(c, design, ctx) for c in rubric.checks]
+def evaluate(design: Design, rubric: Rubric, traffic: PeakTraffic | None) -> Report:
+    """Grade a design against a rubric at the scenario's traffic (`scenario.peak_traffic`; None when the
+    rubric is checked without its scenario). Deterministic: the same inputs always give the same report."""
+    ctx = None if design.is_empty() else _context(design, traffic)
+    results = [run_check(c, design, traffic, ctx) for c in rubric.checks]
     categories: dict[str, CategoryResult] = {}
     for name, cat in rubric.categories.items():
         mine = [r for r in results if r.category == name]
@@ -411,14 +418,14 @@ def evaluate(design: Design, rubric: Rubric) -> Report:
     return Report(rubric.scenario, overall, categories, results, errors, rubric.digest)
 
 
-def fixture_problems(rubric: Rubric) -> list[Problem]:
-    """Every fixture that does not behave as declared, and checks without fixtures."""
+def fixture_problems(rubric: Rubric, traffic: PeakTraffic | None) -> list[Problem]:
+    """Every fixture that does not behave as declared, at the scenario's traffic."""
     out: list[Problem] = []
     for check in rubric.checks:
         for key, designs, want in (("pass", check.passing, True), ("fail", check.failing, False)):
             lines = check.fixture_lines.get(key, [])
             for k, design in enumerate(designs):
-                r = run_check(check, design, peak_rps=rubric.peak_rps, entry_rates=rubric.entry_rates)
+                r = run_check(check, design, traffic)
                 if r.passed != want:
                     verb = "fails" if want else "passes"
                     line = lines[k] if k < len(lines) else check.line
@@ -439,15 +446,14 @@ class FixtureOutcome:
     evidence: str
 
 
-def fixture_outcomes(rubric: Rubric) -> list[FixtureOutcome]:
-    """Every fixture of every check with the verdict it gets (for authoring tools)."""
+def fixture_outcomes(rubric: Rubric, traffic: PeakTraffic | None) -> list[FixtureOutcome]:
+    """Every fixture of every check with the verdict it gets at the scenario's traffic (for authoring tools)."""
     out: list[FixtureOutcome] = []
-    peak = getattr(rubric, "peak_rps", None)
     for check in rubric.checks:
         for key, designs, want in (("pass", check.passing, True), ("fail", check.failing, False)):
             lines = check.fixture_lines.get(key, [])
             for k, design in enumerate(designs):
-                r = run_check(check, design, None, peak, getattr(rubric, "entry_rates", None))
+                r = run_check(check, design, traffic)
                 out.append(FixtureOutcome(check.id, key, k + 1, lines[k] if k < len(lines) else check.line,
                                           r.passed == want, r.status, r.evidence))
     return out
