@@ -165,10 +165,8 @@ def content_digest(*texts: str) -> str:
 
 
 def _validation_problems(exc: ValidationError, data: Any, source: str | None) -> list[Problem]:
-    problems = validation_problems(exc, data, source, model=ScenarioSpec, what="a scenario")
-    # a problem of the whole file (e.g. phases not adding up) is shown at its phases
-    return [p if p.line or not isinstance(data, dict) else _problem(data, source, ("phases",), p.message)
-            for p in problems]
+    # a problem of the whole file (the phases not adding up to the session) is shown at its phases
+    return validation_problems(exc, data, source, model=ScenarioSpec, what="a scenario", whole=("phases",))
 
 
 def parse_scenario(data: Any, source: str | None = None, file_stem: str | None = None) -> ScenarioSpec:
