@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from simulator.model.notation import parse_dsl
-from simulator.feedback.grader import (HIRE_SIGNALS, LIMITS, final_score, grader_config, interviewer_adjustment, review,
-                              test_connection)
-from simulator.grading.rubric import evaluate
+from simulator.feedback.answer import HIRE_SIGNALS, LIMITS
+from simulator.feedback.config import grader_config
+from simulator.feedback.review import review
+from simulator.feedback.scoring import final_score, interviewer_adjustment
+from simulator.feedback.transport import test_connection
 from simulator.grading.library import load_library
+from simulator.grading.rubric import evaluate
+from simulator.model.notation import parse_dsl
 from tests.conftest import free_port, need, stop, wait_healthy
 
 pytestmark = pytest.mark.llm

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from simulator.errors import Problem, SimulatorError
+from simulator.grading.library import load_library, load_scenario, reference_problems
+from simulator.grading.rubric import Report, evaluate, fixture_problems, load_rubric
 from simulator.model import catalog
 from simulator.model.design import load_design
-from simulator.errors import Problem, SimulatorError
-from simulator.grading.rubric import Report, evaluate, fixture_problems, load_rubric
-from simulator.grading.library import load_library, load_scenario, reference_problems
 from simulator.model.yamlio import load_file, read_text_file
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -214,12 +214,14 @@ def cmd_grade(args) -> int:
         out["attempt_id"] = save_graded(design, scenario, rubric, report, notes)
     feedback = None
     if getattr(args, "llm", False):
-        from simulator.feedback import grader
+        from simulator.feedback.feedback import format_feedback
+        from simulator.feedback.review import review
+
         def progress(event) -> None:
             if event.kind in ("start", "retry", "fallback", "reask"):
                 print(f"llm: {event.message}", file=sys.stderr)
 
-        feedback = grader.review(design, scenario, report, notes, {}, on_progress=None if args.json else progress)
+        feedback = review(design, scenario, report, notes, {}, on_progress=None if args.json else progress)
         out["rule_score"] = report.score
         out["score"] = feedback.final_score
         out["llm"] = feedback.llm_dict()
@@ -234,7 +236,7 @@ def cmd_grade(args) -> int:
     else:
         print(format_report(report, scenario.spec.title))
         if feedback is not None:
-            print("\n" + grader.format_feedback(feedback))
+            print("\n" + format_feedback(feedback))
         if args.save:
             print(f"\nSaved as attempt {out['attempt_id']} (see the History page).")
     return EXIT_OK
