@@ -177,7 +177,7 @@ def test_adjustment_formula_and_clamping():
 
 def test_schema_is_flat_strict_and_bounded(rubric):
     schema = response_schema(list(rubric.categories))
-    assert list(schema["properties"])[0] == "reasoning"
+    assert next(iter(schema["properties"])) == "reasoning"
 
     def objects(node):
         if isinstance(node, dict):
@@ -572,9 +572,9 @@ def test_injection_changes_nothing_without_a_model(scenario, weak):
 def test_saved_attempt_keeps_rule_report_then_gets_feedback(tmp_path, scenario, rubric, weak):
     design, report = weak
     with Store(f"sqlite:///{tmp_path / 'attempts.sqlite'}") as store:
-        from datetime import datetime, timedelta, timezone
+        from datetime import UTC, datetime, timedelta
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         rec = store.start_attempt(SCENARIO, scenario.content_hash(rubric), deadline=now + timedelta(minutes=45),
                                   design=design.to_dict(), notes={"notes": INJECTION})
         store.finish(rec.id, report=report.to_dict(), overall_score=report.score,

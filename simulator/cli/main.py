@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from simulator.errors import Problem, SimulatorError
 from simulator.grading.library import load_library, load_scenario, reference_problems
@@ -180,7 +181,7 @@ def cmd_validate(args) -> int:
     else:
         lib = load_library()
         problems = list(lib.problems)
-        for sid, rubric in lib.rubrics.items():
+        for rubric in lib.rubrics.values():
             problems.extend(fixture_problems(rubric))
         warnings = [w for s in lib.scenarios.values() for w in s.reference.warnings]
         count = len(lib.scenarios) * 3
@@ -244,11 +245,11 @@ def cmd_grade(args) -> int:
 
 def save_graded(design, scenario, rubric, report: Report, notes: dict[str, str]) -> str:
     """Store a graded attempt made outside the browser, so it shows in the history."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from simulator.store.repository import Store, default_user
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     design.scenario = scenario.spec.id
     with Store() as store:
         record = store.add_graded(scenario.spec.id, scenario.content_hash(rubric), design=design.to_dict(),
