@@ -19,10 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulator.model.design import Design, Edge, Node  # noqa: E402
-from simulator.feedback.grader import MAX_PROMPT_TOKENS, build_prompt, estimate_tokens, response_schema, rule_feedback  # noqa: E402
-from simulator.grading.rubric import evaluate  # noqa: E402
-from simulator.grading.library import load_library  # noqa: E402
+from simulator.feedback.answer import response_schema
+from simulator.feedback.prompt import MAX_PROMPT_TOKENS, build_prompt
+from simulator.feedback.rule_interviewer import rule_feedback
+from simulator.feedback.usage import estimate_tokens
+from simulator.grading.library import load_library
+from simulator.grading.rubric import evaluate
+from simulator.model.design import Design, Edge, Node
 
 EXTRA_KINDS = ("service", "redis", "queue", "batch_processor", "postgres", "model_server", "feature_store")
 

