@@ -12,7 +12,7 @@ from simulator.model.design import EDGE_KINDS, Design, Edge, Node, load_design, 
 from simulator.model.notation import parse_dsl, to_dsl
 from simulator.errors import DesignError
 
-EXAMPLES = sorted(Path("/work/shared/examples").glob("*.yaml"))
+EXAMPLES = sorted((Path(__file__).resolve().parent / "examples").glob("*.yaml"))
 
 
 def dsl_errors(text: str) -> list[str]:
