@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.store_fixtures import store, store_url  # noqa: F401  (the store tests' fixtures, both backends)
+
 
 def need(available: bool, reason: str) -> None:
     if available:

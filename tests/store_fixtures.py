@@ -1,4 +1,4 @@
-"""Fixtures and helpers shared by the store tests (imported, not a conftest).
+"""Fixtures and helpers shared by the store tests (conftest.py makes the fixtures available).
 
 ``store_url`` is parametrised over two real databases:
 

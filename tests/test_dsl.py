@@ -242,6 +242,7 @@ def random_design(rng: random.Random) -> Design:
     return Design(nodes, edges)
 
 
+@pytest.mark.slow  # hundreds of random designs through three formats
 def test_random_designs_round_trip_through_dsl_yaml_and_json():
     rng = random.Random(20240601)
     for i in range(200):

@@ -18,7 +18,7 @@ from simulator.store.repository import (
     export_csv,
     export_json,
 )
-from tests.store_fixtures import T0, store, store_url  # noqa: F401  (pytest fixtures)
+from tests.store_fixtures import T0
 
 DESIGN = {"nodes": [{"id": "lb", "kind": "load_balancer"}, {"id": "api", "kind": "service"}],
           "edges": [{"from": "lb", "to": "api"}]}

@@ -8,7 +8,6 @@ import pytest
 
 from simulator.store.repository import Store
 from tests import store_fixtures
-from tests.store_fixtures import store_url  # noqa: F401  (pytest fixture)
 
 pytestmark = pytest.mark.slow  # spawns processes
 
