@@ -5,14 +5,11 @@ call ``need(...)``: where the part is missing they skip with the reason shown,
 unless SIMULATOR_REQUIRE_EXTERNAL=1 (set by CI), where a missing part fails.
 """
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tests.store_fixtures import store, store_url  # noqa: F401  (the store tests' fixtures, both backends)
 
 
 def need(available: bool, reason: str) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures and helpers shared by the store tests (imported, not a conftest).
+"""Fixtures and helpers shared by the store tests (conftest.py makes the fixtures available).
 
 ``store_url`` is parametrised over two real databases:
 
@@ -11,23 +11,17 @@
 from __future__ import annotations
 
 import os
-import sys
 import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-_REPO = str(Path(__file__).resolve().parent.parent)
-if _REPO not in sys.path:  # so `simulator` imports however pytest is started
-    sys.path.insert(0, _REPO)
-
-from simulator.store.repository import Store  # noqa: E402
+from simulator.store.repository import Store
 
 POSTGRES_ENV = "SIMULATOR_TEST_POSTGRES_URL"
 POSTGRES_SKIP_REASON = "SIMULATOR_TEST_POSTGRES_URL not set (PostgreSQL store tests)"

@@ -8,15 +8,13 @@ fragment.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from simulator.cli.main import validate_paths
+from tests.cli_helpers import ROOT, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "authoring_corpus"
 EXPECT = re.compile(r"^# expect: (\d+): (.+)$")
 
@@ -66,8 +64,7 @@ def test_the_corpus_is_broad():
 
 
 def test_the_cli_prints_the_same_problems_as_file_line_column(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "simulator", "validate", str(CORPUS)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120)
+    r = run_cli(["validate", str(CORPUS)])
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stdout + r.stderr
     for path in CASES:

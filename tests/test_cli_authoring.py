@@ -1,20 +1,18 @@
-"""`python -m simulator schema` and `new-scenario` as a user runs them, and the shipped schemas."""
+"""`python -m simulator schema` and `new-scenario` as a user runs them (in-process), and the shipped schemas."""
 from __future__ import annotations
 
 import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from simulator.authoring.schemas import FILES, all_schemas, dump
+from tests.cli_helpers import ROOT, CliResult, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
 SHIPPED = ([(p, "scenario") for p in sorted((ROOT / "scenarios").glob("*.yaml"))]
            + [(p, "design") for p in sorted((ROOT / "scenarios" / "reference").glob("*.yaml"))]
@@ -27,13 +25,8 @@ except ImportError:  # pragma: no cover - jsonschema ships with streamlit's depe
 needs_jsonschema = pytest.mark.skipif(jsonschema is None, reason="the jsonschema package is not installed")
 
 
-def run(*args: str, user_dir: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.pop("SIMULATOR_SCENARIOS_DIR", None)
-    if user_dir is not None:
-        env["SIMULATOR_SCENARIOS_DIR"] = str(user_dir)
-    r = subprocess.run([sys.executable, "-m", "simulator", *args], cwd=ROOT, capture_output=True, text=True,
-                       timeout=120, env=env)
+def run(*args: str, user_dir: Path | None = None) -> CliResult:
+    r = run_cli(args, env={"SIMULATOR_SCENARIOS_DIR": None if user_dir is None else str(user_dir)})
     assert "Traceback" not in r.stdout + r.stderr, r.stderr
     return r
 
@@ -196,6 +189,11 @@ def test_validate_without_paths_covers_the_user_folder(tmp_path):
     rubric = user / "rubrics" / "broken-later.yaml"
     text = rubric.read_text().replace("weight: 25, description: \"Someone", "weight: 20, description: \"Someone")
     rubric.write_text(text)
+    # The library re-reads a file whose size or mtime changed. This edit keeps the size, and in one
+    # process it may land in the same mtime tick as the write above: date it a second later, as a
+    # person's edit would be.
+    stat = rubric.stat()
+    os.utime(rubric, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     r = run("validate", user_dir=user)
     assert r.returncode == 1
     # reported on the `categories:` line, with the sum and the fix

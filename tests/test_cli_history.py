@@ -1,4 +1,4 @@
-"""`python -m simulator history` as a user runs it (real subprocesses, a SQLite file per test)."""
+"""`python -m simulator history` as a user runs it (in-process, a SQLite file per test; one real subprocess)."""
 from __future__ import annotations
 
 import csv
@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -16,19 +15,16 @@ from simulator.model.design import design_from_dict
 from simulator.grading.rubric import evaluate
 from simulator.grading.library import load_library
 from simulator.store.repository import Store
+from tests.cli_helpers import ROOT, CliResult, run_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=timezone.utc)
 
 
-def cli(args: list[str], url: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SIMULATOR_DATABASE_URL": url}
-    env.pop("SIMULATOR_USER", None)
-    return subprocess.run([sys.executable, "-m", "simulator", "history", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+def cli(args: list[str], url: str, stdin: str = "") -> CliResult:
+    return run_cli(["history", *args], env={"SIMULATOR_DATABASE_URL": url, "SIMULATOR_USER": None}, stdin=stdin)
 
 
-def assert_clean_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+def assert_clean_error(result: CliResult, *needles: str) -> None:
     assert result.returncode == 2, result
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -178,9 +174,8 @@ def test_a_design_graded_with_save_shows_up_in_the_export(tmp_path, lib):
     design = lib.scenarios["fraud-detection"].reference
     path = tmp_path / "design.yaml"
     path.write_text(design.to_yaml())
-    env = {**os.environ, "SIMULATOR_DATABASE_URL": url}
-    graded = subprocess.run([sys.executable, "-m", "simulator", "grade", str(path), "--scenario", "fraud-detection",
-                             "--save", "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    graded = run_cli(["grade", str(path), "--scenario", "fraud-detection", "--save", "--json"],
+                     env={"SIMULATOR_DATABASE_URL": url})
     assert graded.returncode == 0, graded.stderr
     result = json.loads(graded.stdout)
 
@@ -192,3 +187,14 @@ def test_a_design_graded_with_save_shows_up_in_the_export(tmp_path, lib):
     assert attempt["report"]["score"] == result["score"]
     listed = cli(["list"], url)
     assert result["attempt_id"] in listed.stdout
+
+
+@pytest.mark.slow
+def test_python_m_simulator_history_export(source, tmp_path):
+    """The real entry point, once: a subprocess exports what the in-process runs see."""
+    env = {**os.environ, "SIMULATOR_DATABASE_URL": source}
+    env.pop("SIMULATOR_USER", None)
+    proc = subprocess.run([sys.executable, "-m", "simulator", "history", "export", "--format", "json"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads(cli(["export", "--format", "json"], source).stdout)

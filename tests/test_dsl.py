@@ -12,7 +12,7 @@ from simulator.model.design import EDGE_KINDS, Design, Edge, Node, load_design, 
 from simulator.model.notation import parse_dsl, to_dsl
 from simulator.errors import DesignError
 
-EXAMPLES = sorted(Path("/work/shared/examples").glob("*.yaml"))
+EXAMPLES = sorted((Path(__file__).resolve().parent / "examples").glob("*.yaml"))
 
 
 def dsl_errors(text: str) -> list[str]:
@@ -242,6 +242,7 @@ def random_design(rng: random.Random) -> Design:
     return Design(nodes, edges)
 
 
+@pytest.mark.slow  # hundreds of random designs through three formats
 def test_random_designs_round_trip_through_dsl_yaml_and_json():
     rng = random.Random(20240601)
     for i in range(200):

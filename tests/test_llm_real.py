@@ -26,7 +26,7 @@ from simulator.grading.rubric import evaluate
 from simulator.model.notation import parse_dsl
 from tests.conftest import free_port, need, stop, wait_healthy
 
-pytestmark = pytest.mark.llm
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 DEFAULT_BINARY = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ml-sd-simulator" / "llama-server"
 

@@ -4,17 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from store_fixtures import T0, store, store_url  # noqa: E402,F401  (pytest fixtures)
-
-from simulator.store.repository import (  # noqa: E402
+from simulator.store.repository import (
     AttemptRecord,
     AttemptSummary,
     Store,
@@ -23,6 +18,7 @@ from simulator.store.repository import (  # noqa: E402
     export_csv,
     export_json,
 )
+from tests.store_fixtures import T0
 
 DESIGN = {"nodes": [{"id": "lb", "kind": "load_balancer"}, {"id": "api", "kind": "service"}],
           "edges": [{"from": "lb", "to": "api"}]}

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import store_fixtures  # noqa: E402
-from store_fixtures import store_url  # noqa: E402,F401  (pytest fixture)
+import pytest
 
-from simulator.store.repository import Store  # noqa: E402
+from simulator.store.repository import Store
+from tests import store_fixtures
+
+pytestmark = pytest.mark.slow  # spawns processes
 
 TIMEOUT_S = 180
 
