@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from simulator.errors import SimulatorError
-from simulator.store.repository import export_csv
 from simulator.sessions.clock import clock, remaining, utcnow
+from simulator.store.transfer import export_csv
 from ui.common import current_user, library, page_setup, store
 from ui.history import (
     IN_PROGRESS, OVERALL, attempts_frame, best_and_latest, category_keys, category_labels, chart_lines,

@@ -4,7 +4,7 @@
     python scripts/bench_store.py --seed-only --db /tmp/demo.sqlite --attempts 80   # a demo database
 
 Seeds N attempts into a temporary SQLite database (batch inserts through the
-store's ``_insert``; reports, designs, notes, estimates and phase timings as the
+store's ``_insert`` of checked records; reports, designs, notes, estimates and phase timings as the
 Practice page writes them, from grading each scenario's reference design and
 weakened copies of it), then times:
 
@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 from simulator.model.design import Design, design_from_dict  # noqa: E402
 from simulator.grading.rubric import evaluate  # noqa: E402
 from simulator.grading.library import Library, estimate_grades, load_library  # noqa: E402
-from simulator.store.repository import Store, _validated_row  # noqa: E402
+from simulator.store.records import check_record  # noqa: E402
+from simulator.store.repository import Store  # noqa: E402
 
 USER = "local"
 NOTES = {
@@ -126,10 +127,9 @@ def seed(store: Store, lib: Library, count: int, *, days: int = 365, seed_: int 
             "token_usage": None, "design": v["design"], "report": None if is_open else v["report"],
             "feedback": None,
         })
-    _validated_row(rows[0])  # the rows are built as the store expects them
-    _validated_row(rows[-1])
-    for chunk in range(0, len(rows), 1000):
-        store._insert(rows[chunk:chunk + 1000])
+    records = [check_record(row) for row in rows]  # the rows are built as the store expects them
+    for chunk in range(0, len(records), 1000):
+        store._insert(records[chunk:chunk + 1000])
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
@@ -211,7 +211,7 @@ def main() -> None:
         print(f"  table + chart frames              {t * 1000:7.0f} ms  (chart: {len(scores.data):,} points, "
               f"per {scores.period or 'attempt'})")
 
-        from simulator.store.repository import export_csv
+        from simulator.store.transfer import export_csv
 
         t, csv_text = timed(lambda: export_csv(store.list_attempts(columns="summary")), 3)
         print(f"  export_csv(all)                   {t * 1000:7.0f} ms  ({len(csv_text) / 1e6:.1f} MB)"

@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from store_fixtures import T0, store, store_url  # noqa: E402,F401  (pytest fixtures)
+import store_fixtures
+from store_fixtures import T0
 
-from simulator.store.repository import (  # noqa: E402
-    AttemptRecord,
-    AttemptSummary,
-    Store,
-    StoreError,
-    alembic_config,
-    export_csv,
-    export_json,
-)
+from simulator.errors import StoreError
+from simulator.store.engine import alembic_config
+from simulator.store.records import AttemptRecord, AttemptSummary
+from simulator.store.repository import Store
+from simulator.store.transfer import export_csv, export_json
+
+# The pytest fixtures the tests below take as arguments.
+store, store_url = store_fixtures.store, store_fixtures.store_url
 
 DESIGN = {"nodes": [{"id": "lb", "kind": "load_balancer"}, {"id": "api", "kind": "service"}],
           "edges": [{"from": "lb", "to": "api"}]}
@@ -98,7 +98,7 @@ def test_a_schema_from_a_newer_app_is_refused_clearly(store_url):
             conn.execute(text("UPDATE alembic_version SET version_num = 'ffff_future'"))
     finally:
         engine.dispose()
-    with pytest.raises(StoreError, match="ffff_future.*newer"):
+    with pytest.raises(StoreError, match=r"ffff_future.*newer"):
         Store(store_url)
 
 

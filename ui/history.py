@@ -16,7 +16,7 @@ import streamlit as st
 
 from simulator.grading.rubric import CORE_CATEGORIES
 from simulator.grading.library import Library
-from simulator.store.repository import AttemptSummary
+from simulator.store.records import AttemptSummary
 
 END_REASONS = {"submitted": "Submitted", "timed_out": "Timed out", "abandoned": "Abandoned"}
 IN_PROGRESS = "In progress"

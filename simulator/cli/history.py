@@ -148,7 +148,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def cmd_export(args) -> int:
-    from simulator.store.repository import export_csv
+    from simulator.store.transfer import export_csv
 
     query = _query(args)
     with _open_store() as store:
@@ -167,7 +167,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from simulator.store.repository import StoreError
+    from simulator.errors import StoreError
 
     source = "<stdin>" if args.file == "-" else args.file
     try:
