@@ -1,17 +1,28 @@
 """History: your attempts — filters, best and latest, scores over time, the table, one attempt in detail, export."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
 from simulator.errors import SimulatorError
-from simulator.store.repository import export_csv
 from simulator.sessions.clock import clock, remaining, utcnow
+from simulator.store.transfer import export_csv
 from ui.common import current_user, library, page_setup, store
 from ui.history import (
-    IN_PROGRESS, OVERALL, attempts_frame, best_and_latest, category_keys, category_labels, chart_lines,
-    date_filter, local_zone, scenario_label, score_chart, score_series, table_key,
+    IN_PROGRESS,
+    OVERALL,
+    attempts_frame,
+    best_and_latest,
+    category_keys,
+    category_labels,
+    chart_lines,
+    date_filter,
+    local_zone,
+    scenario_label,
+    score_chart,
+    score_series,
+    table_key,
 )
 from ui.report import render_scores
 from ui.results import render_result
@@ -110,7 +121,7 @@ event = st.dataframe(
     on_select="rerun", selection_mode="single-row",
     key=table_key(frame, chosen, bounds, ss.get("history_version", 0)),
 )
-stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M")
+stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
 filters = dict(user=user, scenario_ids=chosen or None, since=bounds.since, until=bounds.until)
 # Both files are built only when clicked (deferred), from exactly the attempts in the table.
 csv_col, json_col, note_col = st.columns([1, 1, 4], vertical_alignment="center")

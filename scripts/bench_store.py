@@ -4,7 +4,7 @@
     python scripts/bench_store.py --seed-only --db /tmp/demo.sqlite --attempts 80   # a demo database
 
 Seeds N attempts into a temporary SQLite database (batch inserts through the
-store's ``_insert``; reports, designs, notes, estimates and phase timings as the
+store's ``_insert`` of checked records; reports, designs, notes, estimates and phase timings as the
 Practice page writes them, from grading each scenario's reference design and
 weakened copies of it), then times:
 
@@ -25,17 +25,18 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.model.design import Design, design_from_dict  # noqa: E402
-from simulator.grading.rubric import evaluate  # noqa: E402
 from simulator.grading.library import Library, load_library  # noqa: E402
+from simulator.grading.rubric import evaluate  # noqa: E402
+from simulator.model.design import Design, design_from_dict  # noqa: E402
 from simulator.model.scenario import estimate_grades  # noqa: E402
-from simulator.store.repository import Store, _validated_row  # noqa: E402
+from simulator.store.records import check_record  # noqa: E402
+from simulator.store.repository import Store  # noqa: E402
 
 USER = "local"
 NOTES = {
@@ -88,7 +89,7 @@ def seed(store: Store, lib: Library, count: int, *, days: int = 365, seed_: int 
     variants = graded_variants(lib, per_scenario=16)
     hashes = {sid: s.content_hash(lib.rubrics[sid]) for sid, s in lib.scenarios.items()}
     sids = list(lib.scenarios)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=days)
     span = (now - timedelta(hours=2) - start).total_seconds()
     rows = []
@@ -127,10 +128,9 @@ def seed(store: Store, lib: Library, count: int, *, days: int = 365, seed_: int 
             "token_usage": None, "design": v["design"], "report": None if is_open else v["report"],
             "feedback": None,
         })
-    _validated_row(rows[0])  # the rows are built as the store expects them
-    _validated_row(rows[-1])
-    for chunk in range(0, len(rows), 1000):
-        store._insert(rows[chunk:chunk + 1000])
+    records = [check_record(row) for row in rows]  # the rows are built as the store expects them
+    for chunk in range(0, len(records), 1000):
+        store._insert(records[chunk:chunk + 1000])
 
 
 def timed(fn, repeat: int) -> tuple[float, object]:
@@ -205,14 +205,14 @@ def main() -> None:
 
         def frames():
             labels = category_labels(category_keys(summaries, lib), list(lib.scenarios), lib)
-            attempts_frame(summaries, lib, labels, timezone.utc)
-            return score_series(summaries, labels, timezone.utc)
+            attempts_frame(summaries, lib, labels, UTC)
+            return score_series(summaries, labels, UTC)
 
         t, scores = timed(frames, 3)
         print(f"  table + chart frames              {t * 1000:7.0f} ms  (chart: {len(scores.data):,} points, "
               f"per {scores.period or 'attempt'})")
 
-        from simulator.store.repository import export_csv
+        from simulator.store.transfer import export_csv
 
         t, csv_text = timed(lambda: export_csv(store.list_attempts(columns="summary")), 3)
         print(f"  export_csv(all)                   {t * 1000:7.0f} ms  ({len(csv_text) / 1e6:.1f} MB)"

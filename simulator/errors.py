@@ -61,3 +61,7 @@ class RubricError(SimulatorError):
 
 class ScenarioError(SimulatorError):
     """A scenario that cannot be loaded, or an unknown scenario id."""
+
+
+class StoreError(SimulatorError):
+    """A problem with the attempts store: unknown attempt, bad import file, bad value, unusable database."""

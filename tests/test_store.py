@@ -9,15 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from simulator.store.repository import (
-    AttemptRecord,
-    AttemptSummary,
-    Store,
-    StoreError,
-    alembic_config,
-    export_csv,
-    export_json,
-)
+from simulator.errors import StoreError
+from simulator.store.engine import alembic_config
+from simulator.store.records import AttemptRecord, AttemptSummary
+from simulator.store.repository import Store
+from simulator.store.transfer import export_csv, export_json
 from tests.store_fixtures import T0
 
 DESIGN = {"nodes": [{"id": "lb", "kind": "load_balancer"}, {"id": "api", "kind": "service"}],
@@ -94,7 +90,7 @@ def test_a_schema_from_a_newer_app_is_refused_clearly(store_url):
             conn.execute(text("UPDATE alembic_version SET version_num = 'ffff_future'"))
     finally:
         engine.dispose()
-    with pytest.raises(StoreError, match="ffff_future.*newer"):
+    with pytest.raises(StoreError, match=r"ffff_future.*newer"):
         Store(store_url)
 
 

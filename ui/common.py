@@ -8,7 +8,7 @@ import streamlit as st
 
 from simulator.errors import SimulatorError
 from simulator.grading.library import Library, load_library, scenario_dirs
-from simulator.store.repository import Store, StoreError, default_user
+from simulator.store.repository import Store, default_user
 
 PAGES = (
     ("app.py", "Home", ":material/home:"),
@@ -71,7 +71,7 @@ def store() -> Store:
     """The attempts store, or a clear error on the page (never a traceback)."""
     try:
         return _store(os.environ.get("SIMULATOR_DATABASE_URL") or None)
-    except (StoreError, SimulatorError) as exc:
+    except SimulatorError as exc:  # StoreError among them
         st.error(f"The attempts store cannot be opened: {exc}")
         st.stop()
     except Exception as exc:  # a database driver error, a bad URL...

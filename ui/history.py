@@ -8,15 +8,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import streamlit as st
 
-from simulator.grading.rubric import CORE_CATEGORIES
 from simulator.grading.library import Library
-from simulator.store.repository import AttemptSummary
+from simulator.grading.rubric import CORE_CATEGORIES
+from simulator.store.records import AttemptSummary
 
 END_REASONS = {"submitted": "Submitted", "timed_out": "Timed out", "abandoned": "Abandoned"}
 IN_PROGRESS = "In progress"
@@ -39,7 +39,7 @@ def local_zone() -> tzinfo:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             pass
-    return timezone.utc
+    return UTC
 
 
 def short_title(title: str) -> str:
@@ -115,7 +115,7 @@ def date_filter(value: object, zone: tzinfo) -> DateFilter:
     end = picked[1] if len(picked) > 1 else None
 
     def at_midnight(day: date) -> datetime:
-        return datetime.combine(day, time.min, tzinfo=zone).astimezone(timezone.utc)
+        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
     return DateFilter(since=at_midnight(start) if start else None,
                       until=at_midnight(end + timedelta(days=1)) if end else None)
@@ -152,7 +152,7 @@ def table_key(frame: pd.DataFrame, *parts: object) -> str:
     return f"attempts-{digest[:12]}"
 
 
-def best_and_latest(rows: Sequence[AttemptSummary], lib: Library, zone: tzinfo = timezone.utc) -> pd.DataFrame:
+def best_and_latest(rows: Sequence[AttemptSummary], lib: Library, zone: tzinfo = UTC) -> pd.DataFrame:
     """Per scenario over the scored attempts in ``rows`` (newest first): best, latest, count."""
     stats: dict[str, dict] = {}
     for r in rows:

@@ -16,7 +16,7 @@ import json
 import os
 import sys
 import tempfile
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,12 @@ def _day_or_time(end: bool):
         try:
             if len(text) == 10:
                 day = date.fromisoformat(text)
-                moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
+                moment = datetime.combine(day, time.min, tzinfo=UTC)
                 return moment + timedelta(days=1) if end else moment
             moment = datetime.fromisoformat(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
     return parse
 
@@ -148,7 +148,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def cmd_export(args) -> int:
-    from simulator.store.repository import export_csv
+    from simulator.store.transfer import export_csv
 
     query = _query(args)
     with _open_store() as store:
@@ -167,7 +167,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from simulator.store.repository import StoreError
+    from simulator.errors import StoreError
 
     source = "<stdin>" if args.file == "-" else args.file
     try:

@@ -1,6 +1,6 @@
 """Alembic environment of the attempts store.
 
-Configured in code by ``simulator.store.repository.alembic_config`` (there is no
+Configured in code by ``simulator.store.engine.alembic_config`` (there is no
 alembic.ini): the ``Store`` passes its open connection in
 ``config.attributes["connection"]``; standalone use passes ``sqlalchemy.url``.
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from simulator.store.repository import VERSION_TABLE, Base
+from simulator.store.engine import VERSION_TABLE
+from simulator.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -43,7 +44,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run_on(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic_config() needs a connection or a url")
+    engine = create_engine(url)
     try:
         with engine.connect() as connection:
             _run_on(connection)

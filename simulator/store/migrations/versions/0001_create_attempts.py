@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2025-01-01
 
-Types are spelled out here (not imported from simulator.store.repository) so this
+Types are spelled out here (not imported from simulator.store.tables) so this
 revision keeps describing the same schema when the model changes later.
 """
 from __future__ import annotations
