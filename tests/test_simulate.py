@@ -4,13 +4,15 @@ import time
 
 import pytest
 
+from simulator.errors import DesignError, SimulatorError
 from simulator.model.design import Design, Edge, Node
 from simulator.model.notation import parse_dsl
-from simulator.errors import DesignError, SimulatorError
 from simulator.rules.core import Context
 from simulator.rules.simulated import Simulated
-from simulator.simulation.engine import (DEFAULT_PEAK_RPS, TAIL_FACTOR, Chaos, format_simulation, simulate,
-                                simulation_json, single_failures)
+from simulator.simulation.chaos import Chaos
+from simulator.simulation.constants import DEFAULT_PEAK_RPS, TAIL_FACTOR
+from simulator.simulation.report import format_simulation, simulation_json
+from simulator.simulation.run import simulate, single_failures
 
 approx = lambda x: pytest.approx(x, rel=1e-9, abs=1e-12)  # noqa: E731
 

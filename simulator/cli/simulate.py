@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 import sys
 
-from simulator.model.design import load_design
 from simulator.errors import SimulatorError
 from simulator.grading.library import load_library
-from simulator.simulation.engine import format_simulation, simulate, simulation_json
+from simulator.model.design import load_design
+from simulator.simulation.report import format_simulation, simulation_json
+from simulator.simulation.run import simulate
 
 COMMANDS = ("simulate",)
 
