@@ -6,14 +6,15 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from simulator.errors import SimulatorError
-from simulator.rules.core import Context, Kinds, Outcome, _Args
+from simulator.rules.arguments import Arguments, Kinds
+from simulator.rules.context import Context, Outcome
 from simulator.simulation.constants import DEFAULT_PEAK_RPS, EPS
 from simulator.simulation.formatting import id_list, num, pct
 from simulator.simulation.inputs import finite_number
 from simulator.simulation.run import simulate, single_failures
 
 
-class Simulated(_Args):
+class Simulated(Arguments):
     op: ClassVar[str] = "simulate"
     summary: ClassVar[str] = ("at the scenario's peak load (x load) the design serves at least min_served_share "
                               "of requests, keeps utilisation at or below max_utilization, and keeps serving "
@@ -27,10 +28,9 @@ class Simulated(_Args):
                                     "(default) or every node, async consumers and telemetry included")
 
     def evaluate(self, ctx: Context) -> Outcome:
-        peak = getattr(ctx, "peak_rps", None)
-        assumed = finite_number(peak) is None or peak <= 0
-        if assumed:
-            peak = DEFAULT_PEAK_RPS
+        given = finite_number(getattr(ctx, "peak_rps", None))
+        assumed = given is None or given <= 0
+        peak = DEFAULT_PEAK_RPS if given is None or assumed else given
         rates = getattr(ctx, "entry_rates", None) or None    # the scenario's traffic profile, if any
         try:
             result = simulate(ctx.design, peak, load=self.load, drills=False, entry_rates=rates)
