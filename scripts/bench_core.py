@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dataclasses  # noqa: E402
 
-from simulator.model.design import Design, Edge, Node  # noqa: E402
-from simulator.grading.rubric import evaluate  # noqa: E402
 from simulator.grading.library import load_library  # noqa: E402
+from simulator.grading.rubric import evaluate  # noqa: E402
+from simulator.model.design import Design, Edge, Node  # noqa: E402
 
 
 def timed(fn, repeat: int) -> float:

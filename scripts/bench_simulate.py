@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulator.model.design import Design, Edge, Node  # noqa: E402
-from simulator.simulation.engine import simulate, single_failures  # noqa: E402
+from simulator.model.design import Design, Edge, Node
+from simulator.simulation.run import simulate, single_failures
 
 GOALS = {200: 1.0, 2000: 10.0}
 
@@ -164,17 +164,18 @@ def main() -> None:
         kinds = {k: sum(e.kind == k for e in design.edges) for k in ("sync", "async", "fallback", "replication")}
         mix = ", ".join(f"{v} {k}" for k, v in kinds.items())
         print(f"{len(design.nodes):,} nodes, {len(design.edges):,} edges ({mix}), peak {peak:,.0f} req/s")
-        one, result = timed(lambda: simulate(design, peak, drills=False), args.repeat)
+        one, result = timed(lambda design=design, peak=peak: simulate(design, peak, drills=False), args.repeat)
         print(f"  one simulation (no drills)         {one * 1000:8.1f} ms   served {result.served_share:.3f}, "
               f"{len(result.bottlenecks)} bottlenecks, p50 {result.latency_ms['p50']:.0f} ms")
-        drills, shares = timed(lambda: single_failures(design, peak), args.repeat)
+        drills, shares = timed(lambda design=design, peak=peak: single_failures(design, peak), args.repeat)
         print(f"  single_failures ({len(shares):,} what-ifs)     {drills:8.2f} s    "
               f"({drills / max(1, len(shares)) * 1000:.2f} ms each)")
-        full, result = timed(lambda: simulate(design, peak), args.repeat)
+        full, result = timed(lambda design=design, peak=peak: simulate(design, peak), args.repeat)
         goal = GOALS.get(size)
         verdict = "" if goal is None else f"   goal <= {goal:g} s: {'met' if full <= goal else 'MISSED'}"
         print(f"  simulate with all drills           {full:8.2f} s    {len(result.spofs)} SPOFs{verdict}")
-        chaos, _ = timed(lambda: simulate(design, peak, chaos="spike=2,cache_flush,zone_lost=a", drills=False),
+        chaos, _ = timed(lambda design=design, peak=peak: simulate(design, peak, drills=False,
+                                                                   chaos="spike=2,cache_flush,zone_lost=a"),
                          args.repeat)
         print(f"  one simulation under chaos         {chaos * 1000:8.1f} ms")
 

@@ -76,7 +76,8 @@ def test_the_cli_prints_the_same_problems_as_file_line_column(tmp_path):
 
 # --- the static check for impossible rules: certain cases only --------------------------------
 
-from simulator.rules.core import never_passes, parse_rule  # noqa: E402
+from simulator.rules.feasibility import never_passes  # noqa: E402
+from simulator.rules.parse import parse_rule  # noqa: E402
 
 
 def rule(raw):

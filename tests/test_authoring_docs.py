@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from simulator.model.notation import parse_dsl
-from simulator.grading.rubric import evaluate, fixture_problems, parse_rubric
-from simulator.rules.core import COMBINATORS, OPERATORS
 from simulator.grading.library import check_texts, load_library
+from simulator.grading.rubric import evaluate, fixture_problems, parse_rubric
+from simulator.model.notation import parse_dsl
 from simulator.model.yamlio import load_text
+from simulator.rules.parse import COMBINATORS
+from simulator.rules.registry import OPERATORS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "authoring.md").read_text()

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from simulator.model.design import design_from_dict
-from simulator.grading.rubric import evaluate
 from simulator.grading.library import load_library
+from simulator.grading.rubric import evaluate
+from simulator.model.design import design_from_dict
 from simulator.store.repository import Store
 from tests.cli_helpers import ROOT, CliResult, run_cli
 

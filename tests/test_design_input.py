@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator.model import design
-
-from simulator.model import yamlio
+from simulator.model import design, yamlio
 from tests.cli_helpers import ROOT, run_cli
 from tests.expected_scores import REALTIME_FAILS, REALTIME_SCORE
 

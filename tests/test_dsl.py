@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from simulator.errors import DesignError
 from simulator.model import catalog
 from simulator.model.design import EDGE_KINDS, Design, Edge, Node, load_design, load_design_text
 from simulator.model.notation import parse_dsl, to_dsl
-from simulator.errors import DesignError
 
 EXAMPLES = sorted((Path(__file__).resolve().parent / "examples").glob("*.yaml"))
 

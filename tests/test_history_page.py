@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator.model.design import Design, design_from_dict
-from simulator.grading.rubric import evaluate
 from simulator.grading.library import load_library
+from simulator.grading.rubric import evaluate
+from simulator.model.design import Design, design_from_dict
 from simulator.model.scenario import estimate_grades
 from simulator.store.repository import Store
 

@@ -1,9 +1,9 @@
 """Behaviour the scores must show, checked over every shipped scenario's reference design."""
 import pytest
 
-from simulator.model.design import Design
-from simulator.grading.rubric import evaluate, fixture_problems
 from simulator.grading.library import load_library
+from simulator.grading.rubric import evaluate, fixture_problems
+from simulator.model.design import Design
 
 from .ablations import ABLATIONS, reversed_edges, without_edges
 

@@ -1,10 +1,11 @@
 """Semantics of each rule operator on small hand-built designs."""
 import pytest
 
-from simulator.model.notation import parse_dsl
-from simulator.grading.rubric import Check, parse_rubric, run_check
-from simulator.rules.core import Context, parse_rule
 from simulator.errors import RubricError
+from simulator.grading.rubric import Check, parse_rubric, run_check
+from simulator.model.notation import parse_dsl
+from simulator.rules.context import Context
+from simulator.rules.parse import parse_rule
 
 
 def holds(rule: dict, text: str):

@@ -3,13 +3,15 @@ import json
 
 import pytest
 
+from simulator.errors import DesignError, SimulatorError
 from simulator.model.design import Design, Edge, Node
 from simulator.model.notation import parse_dsl
-from simulator.errors import DesignError, SimulatorError
-from simulator.rules.core import Context
+from simulator.rules.context import Context
 from simulator.rules.simulated import Simulated
-from simulator.simulation.engine import (DEFAULT_PEAK_RPS, TAIL_FACTOR, Chaos, format_simulation, simulate,
-                                simulation_json, single_failures)
+from simulator.simulation.chaos import Chaos
+from simulator.simulation.constants import DEFAULT_PEAK_RPS, TAIL_FACTOR
+from simulator.simulation.report import format_simulation, simulation_json
+from simulator.simulation.run import simulate, single_failures
 
 approx = lambda x: pytest.approx(x, rel=1e-9, abs=1e-12)  # noqa: E731
 
@@ -401,7 +403,7 @@ def test_fallback_is_sized_after_its_primary_whatever_the_node_order():
 
 
 def test_the_operator_parses_as_a_rule():
-    from simulator.rules.core import parse_rule
+    from simulator.rules.parse import parse_rule
 
     rule, problems = parse_rule({"simulate": {"max_utilization": 0.8, "survives_single_failure_of": "llm"}})
     assert not problems and rule.args.survives_single_failure_of == ["llm"]

@@ -14,10 +14,13 @@ from typing import Any
 
 import streamlit as st
 
-from simulator.model.design import Design
 from simulator.errors import SimulatorError
+from simulator.model.design import Design
 from simulator.model.render import to_dot
-from simulator.simulation.engine import BOTTLENECK, Chaos, SimulationResult, simulate
+from simulator.simulation.chaos import Chaos
+from simulator.simulation.constants import BOTTLENECK
+from simulator.simulation.results import SimulationResult
+from simulator.simulation.run import simulate
 
 DRILLS_BY_DEFAULT = 80        # designs up to this many nodes look for SPOFs on every change
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from simulator.errors import SimulatorError
 from simulator.grading.library import check_texts
 from simulator.model.scenario import SCENARIO_ID
-from simulator.paths import RUBRICS_DIR, SCENARIOS_DIR, SCHEMAS_DIR
 from simulator.model.yamlio import read_text_file
+from simulator.paths import RUBRICS_DIR, SCENARIOS_DIR, SCHEMAS_DIR
 
 ID_RULE = "lowercase letters, digits and '-' (e.g. fraud-detection), at most 64, starting with a letter or digit"
 

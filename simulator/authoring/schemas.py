@@ -15,11 +15,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simulator.model import design as design_mod
-from simulator.paths import SCHEMAS_DIR
 from simulator.grading.rubric import RubricSpec
-from simulator.rules.core import KIND_NOTE, kind_names, rule_json_schema
+from simulator.model import design as design_mod
 from simulator.model.scenario import ScenarioSpec
+from simulator.paths import SCHEMAS_DIR
+from simulator.rules.schema import KIND_NOTE, kind_names, rule_json_schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 FILES = {"scenario": "scenario.schema.json", "rubric": "rubric.schema.json", "design": "design.schema.json"}

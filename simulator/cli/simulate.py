@@ -7,7 +7,8 @@ import sys
 from simulator.errors import SimulatorError
 from simulator.grading.library import load_library
 from simulator.model.design import load_design
-from simulator.simulation.engine import format_simulation, simulate, simulation_json
+from simulator.simulation.report import format_simulation, simulation_json
+from simulator.simulation.run import simulate
 
 COMMANDS = ("simulate",)
 

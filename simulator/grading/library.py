@@ -16,8 +16,16 @@ from typing import Any
 from simulator.errors import Problem, ScenarioError, SimulatorError
 from simulator.grading.rubric import Rubric, evaluate, fixture_problems, load_rubric, parse_rubric
 from simulator.model.design import load_design_text
-from simulator.model.scenario import (PeakTraffic, Scenario, _positions, _problem, _reference_scenario_problem, content_digest,
-                                      load_scenario, parse_scenario)
+from simulator.model.scenario import (
+    PeakTraffic,
+    Scenario,
+    _positions,
+    _problem,
+    _reference_scenario_problem,
+    content_digest,
+    load_scenario,
+    parse_scenario,
+)
 from simulator.model.yamlio import load_file, load_mapping, locate
 from simulator.paths import RUBRICS_DIR, SCENARIOS_DIR
 from simulator.suggest import did_you_mean

@@ -15,12 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from simulator.model.design import Design, parse_design
-from simulator.model.scenario import PeakTraffic
-from simulator.model.notation import parse_dsl
 from simulator.errors import DesignError, Problem, RubricError
-from simulator.rules.core import Context, Rule, never_passes, parse_rule
+from simulator.model.design import Design, parse_design
+from simulator.model.notation import parse_dsl
+from simulator.model.scenario import PeakTraffic
 from simulator.model.yamlio import load_mapping, locate, read_text_file
+from simulator.rules.context import Context
+from simulator.rules.feasibility import never_passes
+from simulator.rules.parse import Rule, parse_rule
 
 CHECK_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 CORE_CATEGORIES = ("caching", "fallback", "monitoring", "scaling")

@@ -14,8 +14,8 @@ from typing import Any, Iterable
 import networkx as nx
 import yaml
 
-from simulator.model import catalog
 from simulator.errors import DesignError, InputError, Problem
+from simulator.model import catalog
 from simulator.model.yamlio import load_mapping, locate, read_text_file
 
 EDGE_KINDS = ("sync", "async", "fallback", "replication")

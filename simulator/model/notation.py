@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
+from simulator.errors import DesignError, Problem
 from simulator.model import catalog
 from simulator.model.design import EDGE_KINDS, ID_RE, Design, parse_design
-from simulator.errors import DesignError, Problem
 from simulator.model.yamlio import LocatedDict, LocatedList
 
 _QUOTED = r'"(?:[^"\\]|\\.)*"'

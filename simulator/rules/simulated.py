@@ -6,12 +6,15 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from simulator.errors import SimulatorError
-from simulator.rules.core import Context, Kinds, Outcome, _Args
-from simulator.simulation.engine import (_EPS, DEFAULT_PEAK_RPS, _ids, _num, _number, _pct, simulate,
-                                         single_failures)
+from simulator.rules.arguments import Arguments, Kinds
+from simulator.rules.context import Context, Outcome
+from simulator.simulation.constants import DEFAULT_PEAK_RPS, EPS
+from simulator.simulation.formatting import id_list, num, pct
+from simulator.simulation.inputs import finite_number
+from simulator.simulation.run import simulate, single_failures
 
 
-class Simulated(_Args):
+class Simulated(Arguments):
     op: ClassVar[str] = "simulate"
     summary: ClassVar[str] = ("at the scenario's peak load (x load) the design serves at least min_served_share "
                               "of requests, keeps utilisation at or below max_utilization, and keeps serving "
@@ -25,37 +28,36 @@ class Simulated(_Args):
                                     "(default) or every node, async consumers and telemetry included")
 
     def evaluate(self, ctx: Context) -> Outcome:
-        peak = getattr(ctx, "peak_rps", None)
-        assumed = _number(peak) is None or peak <= 0
-        if assumed:
-            peak = DEFAULT_PEAK_RPS
+        given = finite_number(getattr(ctx, "peak_rps", None))
+        assumed = given is None or given <= 0
+        peak = DEFAULT_PEAK_RPS if given is None or assumed else given
         rates = getattr(ctx, "entry_rates", None) or None    # the scenario's traffic profile, if any
         try:
             result = simulate(ctx.design, peak, load=self.load, drills=False, entry_rates=rates)
         except SimulatorError as exc:
             return Outcome(False, f"cannot simulate: {exc}")
-        at = f"{_num(result.offered_rps)} req/s" + (
-            f" (no scenario peak given: assumed {_num(DEFAULT_PEAK_RPS)} req/s"
-            + (f" x {_num(self.load)}" if self.load != 1 else "") + ")" if assumed else "")
+        at = f"{num(result.offered_rps)} req/s" + (
+            f" (no scenario peak given: assumed {num(DEFAULT_PEAK_RPS)} req/s"
+            + (f" x {num(self.load)}" if self.load != 1 else "") + ")" if assumed else "")
         if not result.entries:
             return Outcome(False, f"no traffic enters the design at {at}: add a client (or sensor) node")
         problems: list[str] = []
         bad: list[str] = []
-        if result.served_share < self.min_served_share - _EPS:
+        if result.served_share < self.min_served_share - EPS:
             lost = [nid for nid, n in result.nodes.items() if n.served_ratio < 1.0 and n.on_request_path]
-            problems.append(f"at {at} only {_pct(result.served_share, 1)} of requests are served (need "
-                            f"{_pct(self.min_served_share, 1)}); overloaded: "
-                            + _ids([f"{nid} {_pct(result.nodes[nid].utilization)}" for nid in lost]))
+            problems.append(f"at {at} only {pct(result.served_share, 1)} of requests are served (need "
+                            f"{pct(self.min_served_share, 1)}); overloaded: "
+                            + id_list([f"{nid} {pct(result.nodes[nid].utilization)}" for nid in lost]))
             bad += lost
         scoped = {nid: n for nid, n in result.nodes.items()
                   if not n.failed and (self.scope == "all" or n.on_request_path)}
         where = " on the request path" if self.scope == "request_path" else ""
         peak_util = max((n.utilization for n in scoped.values()), default=0.0)
-        if self.max_utilization is not None and peak_util > self.max_utilization + _EPS:
-            hot = sorted((nid for nid, n in scoped.items() if n.utilization > self.max_utilization + _EPS),
+        if self.max_utilization is not None and peak_util > self.max_utilization + EPS:
+            hot = sorted((nid for nid, n in scoped.items() if n.utilization > self.max_utilization + EPS),
                          key=lambda nid: -scoped[nid].utilization)
-            problems.append(f"above {_pct(self.max_utilization)} utilisation{where} at {at}: "
-                            + _ids([f"{nid} {_pct(scoped[nid].utilization)}" for nid in hot]))
+            problems.append(f"above {pct(self.max_utilization)} utilisation{where} at {at}: "
+                            + id_list([f"{nid} {pct(scoped[nid].utilization)}" for nid in hot]))
             bad += [nid for nid in hot if nid not in bad]
         survived = ""
         if self.survives_single_failure_of:
@@ -66,21 +68,21 @@ class Simulated(_Args):
             else:
                 shares = single_failures(ctx.design, peak, load=self.load, nodes=targets,
                                          entry_rates=rates)
-                breaks = [nid for nid in targets if shares[nid] < self.min_served_share - _EPS]
+                breaks = [nid for nid in targets if shares[nid] < self.min_served_share - EPS]
                 if breaks:
-                    problems.append("losing " + _ids([f"{_loss(ctx, nid)} leaves {_pct(shares[nid], 1)} served"
+                    problems.append("losing " + id_list([f"{_loss(ctx, nid)} leaves {pct(shares[nid], 1)} served"
                                                       for nid in breaks], 4)
-                                    + f" (need {_pct(self.min_served_share, 1)}; add replicas or a fallback)")
+                                    + f" (need {pct(self.min_served_share, 1)}; add replicas or a fallback)")
                     bad += [nid for nid in breaks if nid not in bad]
                 else:
                     worst = min(targets, key=lambda nid: (shares[nid], targets.index(nid)))
-                    survived = (f"; losing any one of {_ids(targets)} keeps >= {_pct(self.min_served_share, 1)} "
-                                f"served (worst: {worst}, {_pct(shares[worst], 1)})")
+                    survived = (f"; losing any one of {id_list(targets)} keeps >= {pct(self.min_served_share, 1)} "
+                                f"served (worst: {worst}, {pct(shares[worst], 1)})")
         if problems:
             return Outcome(False, "; ".join(problems), bad, result.critical_path or None)
         top = max(scoped, key=lambda nid: scoped[nid].utilization, default=None) if peak_util > 0 else None
-        util = f"max utilisation{where} {_pct(peak_util)}" + (f" ({top})" if top else "")
-        return Outcome(True, f"serves {_pct(result.served_share, 1)} of {at} with {util}{survived}",
+        util = f"max utilisation{where} {pct(peak_util)}" + (f" ({top})" if top else "")
+        return Outcome(True, f"serves {pct(result.served_share, 1)} of {at} with {util}{survived}",
                        [top] if top else [], result.critical_path or None)
 
 

@@ -1,0 +1,39 @@
+"""The rule operator `reaches`: nodes of one kind reach nodes of another along the arrows."""
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from simulator.rules.arguments import Arguments, EdgeKinds, Kinds
+from simulator.rules.between import endpoints
+from simulator.rules.context import Context, Outcome
+from simulator.rules.evidence import arrow, kinds_text
+from simulator.rules.walks import path_to
+from simulator.simulation.formatting import id_list
+
+
+class Reaches(Arguments):
+    op: ClassVar[str] = "reaches"
+    summary: ClassVar[str] = "nodes of one kind reach nodes of another along the arrows"
+    source: Kinds = Field(alias="from")
+    target: Kinds = Field(alias="to")
+    quantifier: Literal["some", "every"] = "every"
+    edges: EdgeKinds = None
+
+    def evaluate(self, ctx: Context) -> Outcome:
+        sources, targets, missing_side = endpoints(ctx, self.source, self.target)
+        if missing_side:
+            return missing_side
+        back = ctx.reach(targets, self.edges, reverse=True)   # every node that reaches some target
+        reaching = [s for s in sources if s in back]
+        missing = [s for s in sources if s not in back]
+        if self.quantifier == "every" and missing:
+            return Outcome(False, f"no path to any {kinds_text(self.target)} from: {id_list(missing)}", missing)
+        if not reaching:
+            return Outcome(False, f"no {kinds_text(self.source)} node reaches a {kinds_text(self.target)} node "
+                           "along the arrows (are any arrows reversed?)", sources)
+        path = path_to(back, reaching[0])[::-1]
+        who = "every" if self.quantifier == "every" else "a"
+        return Outcome(True, f"{who} {kinds_text(self.source)} node reaches a {kinds_text(self.target)}, "
+                       f"e.g. {arrow(path)}", reaching, path)
