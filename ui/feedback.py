@@ -6,7 +6,7 @@ failure shows why, keeps the rule verdict, and offers "Retry feedback".
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -52,7 +52,7 @@ def _run_review(record, scenario, design: Design, db) -> dict[str, Any]:
                 status.update(label=event.message)
 
         feedback = review(design, scenario, report, record.notes, record.estimates, on_progress=progress)
-        state = "complete" if feedback.status == "ok" else "error"
+        state: Literal["complete", "error"] = "complete" if feedback.status == "ok" else "error"
         status.update(label="Interviewer feedback" if feedback.status == "ok"
                       else f"Interviewer feedback unavailable: {feedback.reason}", state=state)
     try:
@@ -118,7 +118,7 @@ def render_feedback(fb: dict[str, Any]) -> None:
             st.dataframe(rows, hide_index=True, width="stretch")
         adj = fb.get("adjustment") or 0
         st.markdown(f"Score: rule **{fb.get('rule_score', 0):g}** {adj:+g} ({fb.get('adjustment_name')}) = "
-                    f"**{fb.get('final_score', 0):g}** / 100 · hire signal: **{HIRE.get(fb.get('hire_signal'), '—')}**")
+                    f"**{fb.get('final_score', 0):g}** / 100 · hire signal: **{HIRE.get(str(fb.get('hire_signal')), '—')}**")
         usage = fb.get("usage") or {}
         if usage:
             cost = f" · about ${fb['cost_usd']:.4f}" if fb.get("cost_usd") is not None else ""

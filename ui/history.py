@@ -110,7 +110,7 @@ def date_filter(value: object, zone: tzinfo) -> DateFilter:
     """st.date_input's value (a date, or a 0-2 tuple while a range is being picked) -> UTC bounds."""
     if isinstance(value, date):
         value = (value, value)
-    picked = [d for d in (value or ()) if isinstance(d, date)]  # type: ignore[union-attr]
+    picked = [d for d in (value if isinstance(value, (tuple, list)) else ()) if isinstance(d, date)]
     start = picked[0] if picked else None
     end = picked[1] if len(picked) > 1 else None
 
@@ -227,7 +227,7 @@ def score_chart(scores: ScoreSeries):
     import altair as alt
 
     single = scores.period is None
-    when = "Ended" if single else f"{scores.period.capitalize()} (mean)"
+    when = "Ended" if scores.period is None else f"{scores.period.capitalize()} (mean)"
     pick = alt.selection_point(fields=["series"], bind="legend")
     return alt.Chart(scores.data).mark_line(point=single and len(scores.data) <= 60 * len(scores.series)).encode(
         x=alt.X("when:T", title=None),

@@ -142,9 +142,10 @@ def check_new_id(sid: str) -> None:
     if sid in shipped_ids():
         raise AuthoringError(f"scenario '{sid}' already exists: it is a shipped scenario ({SCENARIOS_DIR / sid}.yaml) "
                              f"and cannot be replaced; choose a new id, e.g. {suggest_id(sid)}")
-    if sid in user_ids():
+    mine = user_target()
+    if sid in user_ids() and mine is not None:
         raise AuthoringError(f"scenario '{sid}' already exists in the user folder "
-                             f"{user_target().scenarios.parent}; choose a new id, e.g. {suggest_id(sid)}")
+                             f"{mine.scenarios.parent}; choose a new id, e.g. {suggest_id(sid)}")
 
 
 # ---------------------------------------------------------------------------
@@ -400,7 +401,7 @@ def save_drafts(drafts: Drafts, sid: str, where: Target | None = None, *, replac
         raise AuthoringError(f"scenario '{sid}' already exists in {where.scenarios.parent}; "
                              f"choose a new id, e.g. {suggest_id(sid)}")
     problems, scenario, rubric = check_texts(drafts.scenario, drafts.rubric, drafts.reference)
-    if problems:
+    if problems or scenario is None:   # a scenario that did not load has left its problems
         raise AuthoringError(problems)
     if scenario.spec.id != sid:
         raise AuthoringError(f"the scenario's id is '{scenario.spec.id}', not '{sid}'")

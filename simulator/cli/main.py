@@ -109,7 +109,7 @@ def cmd_list(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        width = max((len(r["id"]) for r in rows), default=10)
+        width = max((len(str(r["id"])) for r in rows), default=10)
         for r in rows:
             print(f"{r['id']:<{width}}  {r['difficulty']:<6}  {r['title']}")
     for p in lib.problems:

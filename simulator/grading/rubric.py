@@ -137,11 +137,11 @@ def parse_rubric(data: Any, source: str | None = None) -> Rubric:
         spec = RubricSpec.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            problems.append(_loc_problems(data, source, tuple(err["loc"]), _field_hint(err)))
+            problems.append(_loc_problems(data, source, tuple(err["loc"]), _field_hint(dict(err))))
         # keep going with what can be checked, so every problem shows at once
         spec = None
-    raw_checks = data.get("checks") if isinstance(data.get("checks"), list) else []
-    categories = data.get("categories") if isinstance(data.get("categories"), dict) else {}
+    raw_checks: list[Any] = data["checks"] if isinstance(data.get("checks"), list) else []
+    categories: dict[str, Any] = data["categories"] if isinstance(data.get("categories"), dict) else {}
     seen: dict[str, int] = {}
     checks: list[Check] = []
     for i, raw in enumerate(raw_checks):
@@ -172,7 +172,8 @@ def parse_rubric(data: Any, source: str | None = None) -> Rubric:
         if impossible:
             problems.append(_loc_problems(data, source, ("checks", i, "rule") + impossible[0],
                                           f"check '{cid}' can never pass, whatever the design: {impossible[1]}"))
-        passing, failing = [], []
+        passing: list[Design] = []
+        failing: list[Design] = []
         lines: dict[str, list[int | None]] = {"pass": [], "fail": []}
         columns: dict[str, list[int | None]] = {"pass": [], "fail": []}
         fixtures = raw.get("fixtures")
@@ -203,7 +204,7 @@ def parse_rubric(data: Any, source: str | None = None) -> Rubric:
     weight_problem = _weights_problem(data, source)
     if weight_problem:
         problems.append(weight_problem)
-    if problems:
+    if problems or spec is None:   # a spec that did not validate has left its problems
         raise RubricError(problems)
     cats = {name: Category(name, c.title or name.replace("_", " ").capitalize(), c.weight, c.description)
             for name, c in spec.categories.items()}

@@ -56,7 +56,7 @@ def auto_layout(design: Design, keep: Layout | None = None) -> Layout:
     out: Layout = {}
     for n in design.nodes:
         if n.id in keep:
-            out[n.id] = tuple(keep[n.id])
+            out[n.id] = (keep[n.id][0], keep[n.id][1])
             continue
         col = depth.get(n.id, 0)
         row = used.get(col, 0)

@@ -329,11 +329,11 @@ def _parse_node(raw: Any, i: int, bad, warn) -> Node | None:
         elif isinstance(value, (dict, list)) and len(json.dumps(value, default=str)) > 2_000:
             bad(f"node '{name}': property '{key}' is too large", *where, key)
             ok = False
-    if not ok:
+    if not ok or not isinstance(node_id, str) or kind is None:
         return None
     # keep the alias as written (redis, gpt-4) for round trips, in the catalog's normal form
-    written = catalog.normal_form(kind_text)
-    written = written if written != kind else None
+    normal = catalog.normal_form(str(kind_text))
+    written = normal if normal != kind else None
     return Node(node_id, kind, label or None, replicas, autoscale, written, _plain(extra))
 
 
@@ -346,7 +346,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _parse_edge(raw: Any, i: int, bad, known: dict[str, int], broken: set[str] = frozenset()) -> Edge | None:
+def _parse_edge(raw: Any, i: int, bad, known: dict[str, int], broken: frozenset[str] | set[str] = frozenset()
+                ) -> Edge | None:
     where = ("edges", i)
     if not isinstance(raw, dict):
         bad(f"edge #{i + 1} must be a mapping like {{from: a, to: b}}", *where)
@@ -382,9 +383,9 @@ def _parse_edge(raw: Any, i: int, bad, known: dict[str, int], broken: set[str] =
     if ok and ends[0] == ends[1]:
         bad(f"edge #{i + 1} connects '{ends[0]}' to itself", *where)
         ok = False
-    if not ok:
+    if not ok or kind_norm is None:
         return None
-    return Edge(ends[0], ends[1], kind_norm, str(label) if label not in (None, "") else None)
+    return Edge(str(ends[0]), str(ends[1]), kind_norm, str(label) if label not in (None, "") else None)
 
 
 def _near_ids(text: str, known: dict[str, int]) -> str | None:

@@ -171,10 +171,10 @@ def parse_dsl(text: str, source: str | None = None) -> Design:
         if not ok:
             continue
         for k in range(0, len(parts) - 2, 2):
-            arrow = _ARROW.match(parts[k + 1])
+            arrow_kind = _ARROW.match(parts[k + 1])
             edge = LocatedDict({"from": parts[k], "to": parts[k + 2]})
-            if arrow.group(1):
-                edge["kind"] = arrow.group(1)
+            if arrow_kind is not None and arrow_kind.group(1):
+                edge["kind"] = arrow_kind.group(1)
             if label:
                 edge["label"] = label
             edge.pos = (lineno, 1)
@@ -223,6 +223,9 @@ def _parse_node_line(node_id: str, rest: str, lineno: int, bad) -> LocatedDict |
             node["autoscale"] = True
         elif "=" in tok:
             kv = re.match(rf"^({_QUOTED}|[^=]+)=(.*)$", tok)
+            if kv is None:   # `=value` or a lone `=`: a property without a name
+                bad(lineno, f"component '{node_id}': property '{tok}' has no name; write name=value")
+                return None
             key = _unquote(kv.group(1)) if _unquote(kv.group(1)) is not None else kv.group(1)
             if key in ("id", "kind", "label", "replicas", "autoscale"):
                 bad(lineno, f"component '{node_id}': write {key} in its own notation, not {key}=...")

@@ -194,7 +194,7 @@ def parse_scenario(data: Any, source: str | None = None, file_stem: str | None =
                 # a block scalar starts on the line after `skeleton: |`
                 line = pos[0] + p.line if pos and p.line else (pos[0] if pos else None)
                 problems.append(Problem(f"skeleton (text DSL): {p.message}", source, line))
-    if problems:
+    if problems or spec is None:   # a spec that did not validate has left its problems
         raise ScenarioError(problems)
     return spec
 

@@ -178,7 +178,7 @@ def load_file(path: str | Path) -> Any:
     return load_text(read_text_file(path), str(path))
 
 
-def load_mapping(text: str, source: str | None, what: str) -> LocatedDict:
+def load_mapping(text: str, source: str | None, what: str) -> dict[str, Any]:
     data = load_text(text, source)
     if data is None:
         raise InputError(Problem(f"the {what} is empty: expected a mapping with keys", source))
