@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import dataclasses  # noqa: E402
+import dataclasses
 
-from simulator.grading.library import load_library  # noqa: E402
-from simulator.grading.rubric import evaluate  # noqa: E402
-from simulator.model.design import Design, Edge, Node  # noqa: E402
+from simulator.grading.library import load_library
+from simulator.grading.rubric import evaluate
+from simulator.model.design import Design, Edge, Node
 
 
 def timed(fn, repeat: int) -> float:
@@ -50,7 +50,7 @@ def synthetic(n_nodes: int, seed: int = 7) -> Design:
     c = 0
     while len(nodes) < n_nodes:
         ids = [f"c{c}_{i}" for i in range(len(cell_kinds))]
-        for i, (nid, kind) in enumerate(zip(ids, cell_kinds)):
+        for nid, kind in zip(ids, cell_kinds):
             nodes.append(Node(nid, kind, replicas=rng.choice([1, 2, 3]), autoscale=rng.random() < 0.3))
         a = dict(zip(["client", "gw", "lb", "api", "cache", "orch", "ms1", "ms2", "llm1", "llm2", "vdb", "db",
                       "obj", "batch", "guard", "queue", "trainer", "registry", "ab", "sensor"], ids))

@@ -13,11 +13,12 @@ from functools import lru_cache
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from simulator.errors import StoreError
+from simulator.grading.library import load_library
 from simulator.model.design import design_from_dict
 from simulator.model.notation import parse_dsl
-from simulator.grading.library import load_library
-from simulator.store.repository import Store
 from simulator.sessions.clock import utcnow
+from simulator.store.repository import Store
 
 from . import apptest_helpers as helpers
 from .apptest_helpers import button, click, metric, new_app, ok, set_dsl, widget
@@ -401,7 +402,7 @@ def test_submit_shows_the_result_view_and_locks_the_design(app, db):
     assert "Add" not in labels and "Submit" not in labels and "Check design" not in labels
     assert not [t for t in app.text_area if t.key == "dsl_text"]
     assert "Practise this scenario again" in labels
-    with pytest.raises(Exception):
+    with pytest.raises(StoreError, match="finished"):
         db.save_work(record.id, notes={"requirements": "late"})
 
     click(app, "Practise this scenario again")

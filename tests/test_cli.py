@@ -242,12 +242,7 @@ ALIASES = {
     "mlflow": "experiment_tracker",
 }
 
-REQUIRED_KINDS = (
-    "client cdn api_gateway auth rate_limiter load_balancer service cache database object_store queue stream "
-    "stream_processor batch_processor orchestrator feature_store model_server llm vector_db model_registry "
-    "experiment_tracker trainer labeling data_warehouse monitoring dashboard alerting logging drift_detector "
-    "guardrails ab_testing sensor edge_device"
-).split()
+REQUIRED_KINDS = ["client", "cdn", "api_gateway", "auth", "rate_limiter", "load_balancer", "service", "cache", "database", "object_store", "queue", "stream", "stream_processor", "batch_processor", "orchestrator", "feature_store", "model_server", "llm", "vector_db", "model_registry", "experiment_tracker", "trainer", "labeling", "data_warehouse", "monitoring", "dashboard", "alerting", "logging", "drift_detector", "guardrails", "ab_testing", "sensor", "edge_device"]
 
 GRAPHVIZ_SHAPES = {
     "box", "polygon", "ellipse", "oval", "circle", "point", "egg", "triangle", "plaintext", "plain", "diamond",

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ from simulator.model.design import design_from_dict
 from simulator.store.repository import Store
 from tests.cli_helpers import ROOT, CliResult, run_cli
 
-T0 = datetime(2025, 5, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def cli(args: list[str], url: str, stdin: str = "") -> CliResult:

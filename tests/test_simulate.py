@@ -584,7 +584,7 @@ def test_scenario_traffic_profile_reaches_the_rubric_and_the_cli(capsys):
     from simulator.paths import ROOT
 
     lib = load_library(check_references=False)
-    scenario, rubric = lib.get("vision-pipeline")
+    scenario, _ = lib.get("vision-pipeline")
     assert scenario.spec.traffic.entries == {"sensor": 30} and scenario.peak_traffic.entry_rates == {"sensor": 30}
     assert lib.get("fraud-detection")[0].peak_traffic.entry_rates is None
     assert main(["simulate", str(ROOT / "scenarios/reference/vision-pipeline.yaml"), "--json"]) == 0

@@ -400,7 +400,7 @@ def save_drafts(drafts: Drafts, sid: str, where: Target | None = None, *, replac
     if not replace and any(p.exists() for p in paths):
         raise AuthoringError(f"scenario '{sid}' already exists in {where.scenarios.parent}; "
                              f"choose a new id, e.g. {suggest_id(sid)}")
-    problems, scenario, rubric = check_texts(drafts.scenario, drafts.rubric, drafts.reference)
+    problems, scenario, _ = check_texts(drafts.scenario, drafts.rubric, drafts.reference)
     if problems or scenario is None:   # a scenario that did not load has left its problems
         raise AuthoringError(problems)
     if scenario.spec.id != sid:

@@ -71,7 +71,7 @@ def _cached(loader, path: Path, deps=lambda value: ()):
     return value
 
 
-def _reference_path(scenario: "Scenario") -> list[Path]:
+def _reference_path(scenario: Scenario) -> list[Path]:
     return [Path(scenario.source).parent / scenario.spec.reference_design]
 
 

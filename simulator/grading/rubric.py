@@ -349,7 +349,7 @@ class Report:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Report":
+    def from_dict(cls, data: dict[str, Any]) -> Report:
         """A stored report back as a Report (the attempt's verdict as graded, whatever the rubric is now)."""
         cat_fields = set(CategoryResult.__dataclass_fields__) - {"name"}
         check_fields = set(CheckResult.__dataclass_fields__)

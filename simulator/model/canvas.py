@@ -6,7 +6,8 @@ lives here so it is tested without a browser.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from simulator.model import catalog
 from simulator.model.design import ID_RE, Design, Edge, Node

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import networkx as nx
 import yaml
@@ -138,7 +139,7 @@ class Design:
             graph.add_edge(e.source, e.target, kind=e.kind)
         return graph
 
-    def copy(self) -> "Design":
+    def copy(self) -> Design:
         return Design(
             nodes=[Node(n.id, n.kind, n.label, n.replicas, n.autoscale, n.written_kind, dict(n.extra))
                    for n in self.nodes],
@@ -410,6 +411,14 @@ def design_from_dict(data: dict[str, Any]) -> Design:
 
 
 __all__ = [
-    "Design", "Node", "Edge", "EDGE_KINDS", "parse_design", "load_design", "load_design_text",
-    "design_from_dict", "DesignError", "InputError",
+    "EDGE_KINDS",
+    "Design",
+    "DesignError",
+    "Edge",
+    "InputError",
+    "Node",
+    "design_from_dict",
+    "load_design",
+    "load_design_text",
+    "parse_design",
 ]

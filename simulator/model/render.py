@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import shutil
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from simulator.model import catalog
 from simulator.model.design import Design

@@ -8,8 +8,9 @@ are refused, duplicate keys are refused, and size limits stop absurd inputs.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -23,7 +24,7 @@ Pos = tuple[int, int]  # 1-based line and column
 
 
 class LocatedDict(dict):
-    __slots__ = ("pos", "key_pos")
+    __slots__ = ("key_pos", "pos")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,7 +33,7 @@ class LocatedDict(dict):
 
 
 class LocatedList(list):
-    __slots__ = ("pos", "item_pos")
+    __slots__ = ("item_pos", "pos")
 
     def __init__(self, *args):
         super().__init__(*args)
@@ -52,7 +53,7 @@ class _Loader(yaml.SafeLoader):
         self.source = source
         self.alias_count = 0
 
-    def compose_node(self, parent, index):  # noqa: D401 - PyYAML hook
+    def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
