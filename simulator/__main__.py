@@ -1,3 +1,4 @@
+"""`python -m simulator`: the command line (see simulator/cli)."""
 import sys
 
 from simulator.cli.main import main

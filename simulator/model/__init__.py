@@ -1,0 +1,7 @@
+"""The data a candidate and an author write, and nothing that judges it.
+
+`catalog` (component kinds and their aliases), `yamlio` (reading YAML/JSON with line numbers and
+size limits), `validation` (located errors), `design` (the component graph and its file format),
+`notation` (the text notation), `canvas` (canvas positions), `compare` (a design beside the
+reference), `render` (DOT/SVG) and `scenario` (the scenario file format and the traffic it sets).
+"""

@@ -1,0 +1,1 @@
+"""The use cases the app and the CLI share: `clock` (the session clock and its phases)."""
