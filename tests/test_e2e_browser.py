@@ -260,7 +260,8 @@ def test_practice_session_canvas_check_reload_submit(page, shots):
     expect(canvas(page).locator(".react-flow__edge")).to_have_count(1)
     left_after = time_left(page)
     assert page.url == url_before
-    assert left_before - 10 <= left_after <= left_before, (left_before, left_after)
+    # the clock kept counting (a restarted clock would show more time left than before the reload)
+    assert left_before - 60 <= left_after <= left_before, (left_before, left_after)
     expect(dsl_text(page)).to_have_value(re.compile(r"^a -> b$", re.M))
     page.get_by_role("tab", name="Canvas").click()
     assert node_position(page, "b") == pytest.approx(moved, abs=1)
