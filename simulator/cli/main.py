@@ -8,14 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
+from simulator.errors import Problem, SimulatorError
+from simulator.grading.library import load_library, load_scenario, reference_problems
+from simulator.grading.rubric import Report, evaluate, fixture_problems, load_rubric
 from simulator.model import catalog
 from simulator.model.design import load_design
-from simulator.errors import Problem, SimulatorError
-from simulator.grading.rubric import Report, evaluate, fixture_problems, load_rubric
-from simulator.grading.library import load_library, load_scenario, reference_problems
 from simulator.model.yamlio import load_file, read_text_file
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -180,7 +181,7 @@ def cmd_validate(args) -> int:
     else:
         lib = load_library()
         problems = list(lib.problems)
-        for sid, rubric in lib.rubrics.items():
+        for rubric in lib.rubrics.values():
             problems.extend(fixture_problems(rubric))
         warnings = [w for s in lib.scenarios.values() for w in s.reference.warnings]
         count = len(lib.scenarios) * 3
@@ -242,19 +243,11 @@ def cmd_grade(args) -> int:
 
 def save_graded(design, scenario, rubric, report: Report, notes: dict[str, str]) -> str:
     """Store a graded attempt made outside the browser, so it shows in the history."""
-    from datetime import datetime, timezone
-
+    from simulator.sessions.attempts import Attempts
     from simulator.store.repository import Store, default_user
 
-    now = datetime.now(timezone.utc)
-    design.scenario = scenario.spec.id
     with Store() as store:
-        record = store.add_graded(scenario.spec.id, scenario.content_hash(rubric), design=design.to_dict(),
-                                  report=report.to_dict(), overall_score=report.score,
-                                  category_scores=report.category_scores(),
-                                  notes=notes, started_at=now, ended_at=now, deadline=now, mode="practice",
-                                  user=default_user(),
-                                  end_reason="submitted", grader="rules")
+        record = Attempts(store).record_graded(scenario, rubric, design, report, user=default_user(), notes=notes)
     return record.id
 
 

@@ -1,13 +1,13 @@
 """The session clock: phases, remaining time, expiry. Pure: every function takes ``now``."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def deadline_for(started_at: datetime, minutes: int) -> datetime:
