@@ -25,15 +25,15 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.model.design import Design, design_from_dict  # noqa: E402
-from simulator.grading.rubric import evaluate  # noqa: E402
 from simulator.grading.library import Library, estimate_grades, load_library  # noqa: E402
+from simulator.grading.rubric import evaluate  # noqa: E402
+from simulator.model.design import Design, design_from_dict  # noqa: E402
 from simulator.store.repository import Store, _validated_row  # noqa: E402
 
 USER = "local"
@@ -87,7 +87,7 @@ def seed(store: Store, lib: Library, count: int, *, days: int = 365, seed_: int 
     variants = graded_variants(lib, per_scenario=16)
     hashes = {sid: s.content_hash(lib.rubrics[sid]) for sid, s in lib.scenarios.items()}
     sids = list(lib.scenarios)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(days=days)
     span = (now - timedelta(hours=2) - start).total_seconds()
     rows = []
@@ -145,10 +145,12 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 def bench_pages(runs: int, tmp: Path) -> tuple[float, float, float, float]:
     from streamlit.testing.v1 import AppTest
 
+    from ui.navigation import HISTORY
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     t0 = time.perf_counter()
-    at.switch_page("pages/2_History.py").run()
+    at.switch_page(HISTORY).run()
     first = time.perf_counter() - t0
     if at.exception:
         raise SystemExit(f"the History page failed: {at.exception[0].value}")
@@ -204,8 +206,8 @@ def main() -> None:
 
         def frames():
             labels = category_labels(category_keys(summaries, lib), list(lib.scenarios), lib)
-            attempts_frame(summaries, lib, labels, timezone.utc)
-            return score_series(summaries, labels, timezone.utc)
+            attempts_frame(summaries, lib, labels, UTC)
+            return score_series(summaries, labels, UTC)
 
         t, scores = timed(frames, 3)
         print(f"  table + chart frames              {t * 1000:7.0f} ms  (chart: {len(scores.data):,} points, "

@@ -1,19 +1,20 @@
 """The History page in Streamlit's AppTest, on a SQLite database seeded with really graded attempts."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simulator.model.design import Design, design_from_dict
-from simulator.grading.rubric import evaluate
 from simulator.grading.library import estimate_grades, load_library
+from simulator.grading.rubric import evaluate
+from simulator.model.design import Design, design_from_dict
 from simulator.store.repository import Store
+from ui.navigation import HISTORY
 
 ROOT = Path(__file__).resolve().parent.parent
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def weakened(design: Design, kinds: set[str]) -> Design:
@@ -81,7 +82,7 @@ def seeded(db_url, lib):
 def history_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.run()
-    at.switch_page("pages/2_History.py").run()
+    at.switch_page(HISTORY).run()
     assert not at.exception, at.exception
     return at
 
@@ -185,7 +186,7 @@ def test_filters_narrow_the_table(seeded):
     at.multiselect(key="history_scenarios").set_value(["fraud-detection", "conversational-ai"]).run()
     assert len(attempts_table(at).value) == 4
 
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     at.date_input(key="history_dates").set_value((today - timedelta(days=8), today)).run()
     assert set(attempts_table(at).value["id"]) == {seeded["chat_weak"].id, seeded["chat_ref"].id}
 
@@ -230,8 +231,8 @@ def test_date_filter_bounds_are_local_days():
 
     zone = ZoneInfo("Europe/Berlin")
     bounds = date_filter((date(2025, 3, 1), date(2025, 3, 2)), zone)
-    assert bounds.since == datetime(2025, 2, 28, 23, 0, tzinfo=timezone.utc)
-    assert bounds.until == datetime(2025, 3, 2, 23, 0, tzinfo=timezone.utc)
+    assert bounds.since == datetime(2025, 2, 28, 23, 0, tzinfo=UTC)
+    assert bounds.until == datetime(2025, 3, 2, 23, 0, tzinfo=UTC)
     half = date_filter((date(2025, 3, 1),), zone)  # while the second day is being picked
     assert half.since == bounds.since and half.until is None
 

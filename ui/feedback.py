@@ -10,10 +10,11 @@ from typing import Any
 
 import streamlit as st
 
-from simulator.feedback import grader
-from simulator.model.design import Design
 from simulator.errors import SimulatorError
+from simulator.feedback import grader
 from simulator.grading.rubric import Report
+from simulator.model.design import Design
+from ui.state import feedback_asked_key
 
 HIRE = {"strong_no": "strong no", "no": "no", "lean_no": "lean no", "lean_yes": "lean yes", "yes": "yes",
         "strong_yes": "strong yes"}
@@ -49,9 +50,10 @@ def _run_review(record, scenario, design: Design, db) -> dict[str, Any]:
                 status.update(label=event.message)
 
         feedback = grader.review(design, scenario, report, record.notes, record.estimates, on_progress=progress)
-        state = "complete" if feedback.status == "ok" else "error"
-        status.update(label="Interviewer feedback" if feedback.status == "ok"
-                      else f"Interviewer feedback unavailable: {feedback.reason}", state=state)
+        if feedback.status == "ok":
+            status.update(label="Interviewer feedback", state="complete")
+        else:
+            status.update(label=f"Interviewer feedback unavailable: {feedback.reason}", state="error")
     try:
         db.set_feedback(record.id, feedback=feedback.to_dict(), grader=feedback.grader,
                         token_usage=feedback.token_usage())
@@ -66,7 +68,7 @@ def feedback_section(record, scenario, design: Design | None, db, *, key: str, a
         return
     config = grader.grader_config()
     stored = record.feedback if isinstance(record.feedback, dict) else None
-    asked_key = f"{key}-asked-{record.id}"
+    asked_key = feedback_asked_key(key, record.id)
     if config.llm and stored is None and auto and not st.session_state.get(asked_key):
         st.session_state[asked_key] = True
         stored = _run_review(record, scenario, design, db)
@@ -115,7 +117,7 @@ def render_feedback(fb: dict[str, Any]) -> None:
             st.dataframe(rows, hide_index=True, width="stretch")
         adj = fb.get("adjustment") or 0
         st.markdown(f"Score: rule **{fb.get('rule_score', 0):g}** {adj:+g} ({fb.get('adjustment_name')}) = "
-                    f"**{fb.get('final_score', 0):g}** / 100 · hire signal: **{HIRE.get(fb.get('hire_signal'), '—')}**")
+                    f"**{fb.get('final_score', 0):g}** / 100 · hire signal: **{HIRE.get(str(fb.get('hire_signal')), '—')}**")
         usage = fb.get("usage") or {}
         if usage:
             cost = f" · about ${fb['cost_usd']:.4f}" if fb.get("cost_usd") is not None else ""
