@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_list(args) -> int:
     lib = load_library(check_references=False)
-    rows = [{"id": sid, "title": s.spec.title, "difficulty": s.spec.difficulty, "topics": s.spec.topics,
+    rows: list[dict[str, Any]] = [{"id": sid, "title": s.spec.title, "difficulty": s.spec.difficulty, "topics": s.spec.topics,
              "peak_rps": s.spec.scale.peak_rps, "checks": len(lib.rubrics[sid].checks)}
             for sid, s in lib.scenarios.items()]
     if args.json:
