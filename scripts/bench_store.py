@@ -146,10 +146,12 @@ def timed(fn, repeat: int) -> tuple[float, object]:
 def bench_pages(runs: int, tmp: Path) -> tuple[float, float, float, float]:
     from streamlit.testing.v1 import AppTest
 
+    from ui.navigation import HISTORY
+
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     t0 = time.perf_counter()
-    at.switch_page("pages/2_History.py").run()
+    at.switch_page(HISTORY).run()
     first = time.perf_counter() - t0
     if at.exception:
         raise SystemExit(f"the History page failed: {at.exception[0].value}")

@@ -19,12 +19,12 @@ from simulator.model.design import design_from_dict
 from simulator.model.notation import parse_dsl
 from simulator.sessions.clock import utcnow
 from simulator.store.repository import Store
+from ui.navigation import HOME, PRACTICE
 
 from . import apptest_helpers as helpers
 from .apptest_helpers import button, click, metric, new_app, ok, set_dsl, widget
 from .expected_scores import hand_scores
 
-PRACTICE = "pages/1_Practice.py"
 SID = "conversational-ai"
 DSL = ("client -> api_gateway -> chat -> redis\nchat: service x3 autoscale\nchat -> llm\n"
        "small: llm\nchat -fallback-> small\n")
@@ -123,7 +123,7 @@ def test_home_lists_five_scenarios_and_shows_best_score_after_a_submit(app, db):
     record = db.get(app.session_state["attempt_id"])
     assert record.end_reason == "submitted" and record.overall_score is not None
 
-    ok(app.switch_page("app.py").run())
+    ok(app.switch_page(HOME).run())
     assert texts(app.markdown).count("Not attempted yet") == 4
     best = [m for m in texts(app.markdown) if m.startswith("Best **")]
     assert best == [f"Best **{record.overall_score:.0f}** · latest {record.overall_score:.0f} · 1 attempt(s)"]
@@ -295,7 +295,7 @@ def test_work_survives_a_visit_to_another_page(app, db):
     app.text_area(key="notes_requirements").input("my assumptions")
     app.number_input(key="est_peak_qps").set_value(3000.0)
     ok(app.run())
-    ok(app.switch_page("app.py").run())
+    ok(app.switch_page(HOME).run())
     ok(app.switch_page(PRACTICE).run())
     assert app.text_area(key="notes_requirements").value == "my assumptions"
     assert app.number_input(key="est_peak_qps").value == 3000.0
@@ -387,7 +387,7 @@ def test_submit_shows_the_result_view_and_locks_the_design(app, db):
     estimates = frames[("Estimate", "Yours", "Reference", "Accepted", "Verdict")]
     labels = {e.id: e.label for e in spec().estimates}
     assert list(estimates["Estimate"]) == list(labels.values())
-    verdicts = dict(zip(estimates["Estimate"], estimates["Verdict"]))
+    verdicts = dict(zip(estimates["Estimate"], estimates["Verdict"], strict=True))
     assert verdicts[labels["peak_qps"]] != verdicts[labels["vector_index_gb"]]   # right vs far off
     phases = frames[("Phase", "Budget", "Spent", "")]
     assert list(phases["Phase"]) == [p.name for p in spec().phases] and phases["Spent"][0] != "—"

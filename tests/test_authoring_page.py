@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.navigation import AUTHORING
+
 ROOT = Path(__file__).resolve().parent.parent
 SID = "page-made-scenario"
 
@@ -20,7 +22,8 @@ def user_dir(tmp_path, monkeypatch) -> Path:
 
 def page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.switch_page("pages/3_Authoring.py")
+    at.run()   # the pages are known (by their URL paths) after a first run
+    at.switch_page(AUTHORING)
     at.run()
     assert not at.exception, at.exception
     return at

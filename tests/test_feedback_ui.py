@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from simulator.grading.library import load_library
 from simulator.store.repository import Store
+from ui.navigation import HISTORY
 
 from .apptest_helpers import click, new_app, set_dsl, start
 from .fake_openai import FakeOpenAI, Reply, error
@@ -94,7 +95,7 @@ def test_history_shows_stored_feedback_without_calling_the_model_again(env, monk
         submit_a_design(app)
         calls = len(fake.requests)
         record = only_attempt(env)
-        app.switch_page("pages/2_History.py").run()
+        app.switch_page(HISTORY).run()
         table = next(d for d in app.dataframe if "id" in d.value)
         row = list(table.value["id"]).index(record.id)
         app.session_state[table.key] = {"selection": {"rows": [row], "columns": [], "cells": []}}

@@ -12,6 +12,7 @@ from simulator.grading.rubric import evaluate
 from simulator.model.design import Design, design_from_dict
 from simulator.model.scenario import estimate_grades
 from simulator.store.repository import Store
+from ui.navigation import HISTORY
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -82,7 +83,7 @@ def seeded(db_url, lib):
 def history_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.run()
-    at.switch_page("pages/2_History.py").run()
+    at.switch_page(HISTORY).run()
     assert not at.exception, at.exception
     return at
 

@@ -1,8 +1,7 @@
-"""What every page needs: page setup, the sidebar, the cached scenario library and the store."""
+"""What every page needs: the current user, the cached scenario library and the store."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import streamlit as st
 
@@ -10,35 +9,9 @@ from simulator.errors import SimulatorError
 from simulator.grading.library import Library, load_library, scenario_dirs
 from simulator.store.repository import Store, default_user
 
-PAGES = (
-    ("app.py", "Home", ":material/home:"),
-    ("pages/1_Practice.py", "Practice", ":material/timer:"),
-    ("pages/2_History.py", "History", ":material/history:"),
-    ("pages/3_Authoring.py", "Authoring", ":material/edit_note:"),
-)
-
 
 def current_user() -> str:
     return default_user()
-
-
-def page_setup(title: str) -> None:
-    st.set_page_config(page_title=f"{title} · ML system design simulator", page_icon=":material/hub:",
-                       layout="wide")
-    sidebar()
-
-
-def sidebar() -> None:
-    root = Path(__file__).resolve().parent.parent
-    with st.sidebar:
-        st.markdown("### ML system design simulator")
-        for path, label, icon in PAGES:
-            if (root / path).exists():
-                st.page_link(path, label=label, icon=icon)
-        st.divider()
-    from ui.feedback import grader_panel
-
-    grader_panel()
 
 
 def _library_signature() -> tuple:

@@ -6,7 +6,7 @@ failure shows why, keeps the rule verdict, and offers "Retry feedback".
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import streamlit as st
 
@@ -17,6 +17,7 @@ from simulator.feedback.rule_interviewer import rule_feedback
 from simulator.feedback.transport import test_connection
 from simulator.grading.rubric import Report
 from simulator.model.design import Design
+from ui.state import feedback_asked_key
 
 HIRE = {"strong_no": "strong no", "no": "no", "lean_no": "lean no", "lean_yes": "lean yes", "yes": "yes",
         "strong_yes": "strong yes"}
@@ -52,9 +53,10 @@ def _run_review(record, scenario, design: Design, db) -> dict[str, Any]:
                 status.update(label=event.message)
 
         feedback = review(design, scenario, report, record.notes, record.estimates, on_progress=progress)
-        state: Literal["complete", "error"] = "complete" if feedback.status == "ok" else "error"
-        status.update(label="Interviewer feedback" if feedback.status == "ok"
-                      else f"Interviewer feedback unavailable: {feedback.reason}", state=state)
+        if feedback.status == "ok":
+            status.update(label="Interviewer feedback", state="complete")
+        else:
+            status.update(label=f"Interviewer feedback unavailable: {feedback.reason}", state="error")
     try:
         db.set_feedback(record.id, feedback=feedback.to_dict(), grader=feedback.grader,
                         token_usage=feedback.token_usage())
@@ -69,7 +71,7 @@ def feedback_section(record, scenario, design: Design | None, db, *, key: str, a
         return
     config = grader_config()
     stored = record.feedback if isinstance(record.feedback, dict) else None
-    asked_key = f"{key}-asked-{record.id}"
+    asked_key = feedback_asked_key(key, record.id)
     if config.llm and stored is None and auto and not st.session_state.get(asked_key):
         st.session_state[asked_key] = True
         stored = _run_review(record, scenario, design, db)

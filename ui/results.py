@@ -6,8 +6,8 @@ import streamlit as st
 from simulator.model.compare import compare
 from simulator.model.design import DesignError, design_from_dict
 from simulator.model.render import to_dot, to_svg
-from ui.report import render_checks, render_estimates, render_phases, render_scores
 from ui.feedback import feedback_section
+from ui.report import render_checks, render_estimates, render_phases, render_scores
 from ui.simulate_panel import simulate_panel
 
 

@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_list(args) -> int:
     lib = load_library(check_references=False)
-    rows = [{"id": sid, "title": s.spec.title, "difficulty": s.spec.difficulty, "topics": s.spec.topics,
+    rows: list[dict[str, Any]] = [{"id": sid, "title": s.spec.title, "difficulty": s.spec.difficulty, "topics": s.spec.topics,
              "peak_rps": s.spec.scale.peak_rps, "checks": len(lib.rubrics[sid].checks)}
             for sid, s in lib.scenarios.items()]
     if args.json:
@@ -261,19 +261,11 @@ def cmd_grade(args) -> int:
 
 def save_graded(design, scenario, rubric, report: Report, notes: dict[str, str]) -> str:
     """Store a graded attempt made outside the browser, so it shows in the history."""
-    from datetime import UTC, datetime
-
+    from simulator.sessions.attempts import Attempts
     from simulator.store.repository import Store, default_user
 
-    now = datetime.now(UTC)
-    design.scenario = scenario.spec.id
     with Store() as store:
-        record = store.add_graded(scenario.spec.id, scenario.content_hash(rubric), design=design.to_dict(),
-                                  report=report.to_dict(), overall_score=report.score,
-                                  category_scores=report.category_scores(),
-                                  notes=notes, started_at=now, ended_at=now, deadline=now, mode="practice",
-                                  user=default_user(),
-                                  end_reason="submitted", grader="rules")
+        record = Attempts(store).record_graded(scenario, rubric, design, report, user=default_user(), notes=notes)
     return record.id
 
 

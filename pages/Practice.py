@@ -3,75 +3,67 @@ from __future__ import annotations
 
 import streamlit as st
 
+from simulator.errors import SimulatorError
+from simulator.grading.rubric import evaluate
 from simulator.model import catalog
+from simulator.model.canvas import new_node_id
 from simulator.model.design import DesignError, Edge, Node, design_from_dict
 from simulator.model.notation import parse_dsl, to_dsl
-from simulator.model.canvas import new_node_id
-from simulator.errors import SimulatorError
 from simulator.model.render import to_dot
-from simulator.grading.rubric import evaluate
-from simulator.model.scenario import estimate_grades
-from simulator.sessions.clock import (book_phase, clock, deadline_for, expired, phase_status, remaining, utcnow)
+from simulator.sessions.attempts import Attempts, Work, resume_work
+from simulator.sessions.clock import clock, expired, phase_status, remaining
+from simulator.store.records import AttemptRecord
+from ui import state
 from ui.canvas import canvas_editor
-from ui.common import current_user, library, page_setup, store
+from ui.common import current_user, library, store
+from ui.navigation import require_router
 from ui.report import render_checks, render_scores
 from ui.results import render_result
 from ui.simulate_panel import simulate_panel
 
-page_setup("Practice")
+require_router()
+
 ss = st.session_state
 lib = library()
 db = store()
+attempts = Attempts(db)
 
 # ---------------------------------------------------------------------------
 # which scenario, which attempt (the URL keeps both, so a reload resumes)
 # ---------------------------------------------------------------------------
-sid = ss.get("practice_scenario") or st.query_params.get("scenario")
+sid = ss.get(state.PRACTICE_SCENARIO) or st.query_params.get("scenario")
 if sid not in lib.scenarios:
     st.title("Practice")
     if sid:
         st.warning(f"Unknown scenario '{sid}'. Pick one below.")
     choice = st.selectbox("Scenario", list(lib.scenarios), format_func=lambda s: lib.scenarios[s].spec.title)
     if st.button("Open scenario", type="primary"):
-        ss["practice_scenario"] = choice
+        ss[state.PRACTICE_SCENARIO] = choice
         st.rerun()
     st.stop()
 
 scenario, rubric = lib.get(sid)
 spec = scenario.spec
 st.query_params["scenario"] = sid
-
-attempt_id = ss.get("attempt_id") or st.query_params.get("attempt")
-attempt = None
-if attempt_id:
-    try:
-        attempt = db.get(attempt_id)
-    except SimulatorError:
-        attempt = None
-    if attempt is not None and attempt.scenario_id != sid:
-        attempt = None
-if attempt is None:
-    attempt = db.latest_open(sid, current_user())
+attempt = attempts.resume(sid, current_user(), ss.get(state.ATTEMPT_ID) or st.query_params.get("attempt"))
 
 
-def load_into_session(record) -> None:
+def load_into_session(record: AttemptRecord) -> None:
     """Put a stored attempt's work into the session (on first view or after a reload)."""
-    try:
-        design = design_from_dict(record.design or {})
-    except DesignError as exc:   # an old or hand-edited row: show what can be shown, never crash
-        st.warning(f"The saved design could not be read in full: {exc}")
-        design = parse_dsl("")
-    ss["attempt_id"] = record.id
-    ss["design"] = design
-    ss["version"] = ss.get("version", 0) + 1
-    ss["notes_requirements"] = record.notes.get("requirements", "")
-    ss["notes_tradeoffs"] = record.notes.get("tradeoffs", "")
-    for est in spec.estimates:
-        value = record.estimates.get(est.id)
-        ss[f"est_{est.id}"] = float(value) if value is not None else None
-    ss["phase_timings"] = dict(record.phase_timings)
-    ss["phase"] = len([p for p in spec.phases if p.name in record.phase_timings])
-    ss["loaded_attempt"] = record.id
+    resumed = resume_work(record, spec)
+    if resumed.problem:
+        st.warning(resumed.problem)
+    work = resumed.work
+    ss[state.ATTEMPT_ID] = record.id
+    ss[state.DESIGN] = work.design
+    ss[state.VERSION] += 1
+    ss[state.NOTES_REQUIREMENTS] = work.notes["requirements"]
+    ss[state.NOTES_TRADEOFFS] = work.notes["tradeoffs"]
+    for est_id, value in work.estimates.items():
+        ss[state.estimate_key(est_id)] = value
+    ss[state.PHASE_TIMINGS] = work.phase_timings
+    ss[state.PHASE] = work.phase
+    ss[state.LOADED_ATTEMPT] = record.id
 
 
 # ---------------------------------------------------------------------------
@@ -87,13 +79,10 @@ if attempt is None:
         start_from = st.radio("Start from", ["blank canvas", "small skeleton"], horizontal=True,
                               disabled=not spec.skeleton)
         if st.button("Start the clock", type="primary"):
-            now = utcnow()
-            design = parse_dsl(spec.skeleton) if (start_from == "small skeleton" and spec.skeleton) else parse_dsl("")
-            record = db.start_attempt(sid, scenario.content_hash(rubric), mode=mode, user=current_user(),
-                                      started_at=now, deadline=deadline_for(now, spec.duration_minutes),
-                                      design=design.to_dict())
-            ss.pop("loaded_attempt", None)
-            ss["attempt_id"] = record.id
+            record = attempts.start(scenario, rubric, user=current_user(), mode=mode,
+                                    from_skeleton=start_from == "small skeleton")
+            ss.pop(state.LOADED_ATTEMPT, None)
+            ss[state.ATTEMPT_ID] = record.id
             st.query_params["attempt"] = record.id
             st.rerun()
     st.stop()
@@ -101,46 +90,33 @@ if attempt is None:
 st.query_params["attempt"] = attempt.id
 # Streamlit drops the state of widgets a run did not draw (a visit to another page): reload the
 # notes, estimates and text from the store then, or they would show empty and autosave would wipe them.
-if ss.get("loaded_attempt") != attempt.id or (not attempt.finished and "notes_requirements" not in ss):
+if ss.get(state.LOADED_ATTEMPT) != attempt.id or (not attempt.finished and state.NOTES_REQUIREMENTS not in ss):
     load_into_session(attempt)
 
 
-def notes() -> dict[str, str]:
-    return {"requirements": ss.get("notes_requirements") or "", "tradeoffs": ss.get("notes_tradeoffs") or ""}
-
-
-def estimates() -> dict[str, float | None]:
-    return {e.id: ss.get(f"est_{e.id}") for e in spec.estimates}
+def work() -> Work:
+    """The work as the session holds it now."""
+    return Work(design=ss[state.DESIGN],
+                notes={"requirements": ss.get(state.NOTES_REQUIREMENTS) or "",
+                       "tradeoffs": ss.get(state.NOTES_TRADEOFFS) or ""},
+                estimates={e.id: ss.get(state.estimate_key(e.id)) for e in spec.estimates},
+                phase_timings=ss[state.PHASE_TIMINGS], phase=ss[state.PHASE])
 
 
 def autosave() -> None:
     """Every change lands in the store at once: a reload or a second tab sees it."""
     try:
-        db.save_work(attempt.id, design=ss["design"].to_dict(), notes=notes(), estimates=estimates(),
-                     phase_timings=ss.get("phase_timings", {}))
+        attempts.autosave(attempt.id, work())
     except SimulatorError as exc:
         st.error(f"Could not save your work: {exc}")
 
 
 def change_design(design, *, rebuild: bool = True) -> None:
-    design.layout = {**ss["design"].layout, **design.layout}
-    ss["design"] = design
+    design.layout = {**ss[state.DESIGN].layout, **design.layout}
+    ss[state.DESIGN] = design
     if rebuild:
-        ss["version"] += 1
+        ss[state.VERSION] += 1
     autosave()
-
-
-def submit(reason: str) -> None:
-    now = utcnow()
-    design = ss["design"]
-    timings = book_phase(spec.phases, ss.get("phase", 0), ss.get("phase_timings", {}), attempt.started_at,
-                         min(now, attempt.deadline))
-    report = evaluate(design, rubric, scenario.peak_traffic)
-    data = report.to_dict()
-    data["estimates"] = estimate_grades(scenario, estimates())
-    db.finish(attempt.id, end_reason=reason, ended_at=min(now, attempt.deadline), report=data,
-              overall_score=report.score, category_scores=report.category_scores(),
-              grader="rules", design=design.to_dict(), notes=notes(), estimates=estimates(), phase_timings=timings)
 
 
 # ---------------------------------------------------------------------------
@@ -149,14 +125,13 @@ def submit(reason: str) -> None:
 if attempt.finished:
     render_result(db.get(attempt.id), scenario, rubric, db=db, auto_feedback=True)
     if st.button("Practise this scenario again", type="primary"):
-        for key in ("attempt_id", "loaded_attempt", "design"):
+        for key in (state.ATTEMPT_ID, state.LOADED_ATTEMPT, state.DESIGN):
             ss.pop(key, None)
         del st.query_params["attempt"]
         st.rerun()
     st.stop()
 
-if expired(attempt.deadline, utcnow()):
-    submit("timed_out")
+if attempts.submit_if_expired(attempt, scenario, rubric, work()) is not None:
     st.rerun()
 
 # ---------------------------------------------------------------------------
@@ -168,11 +143,11 @@ st.title(spec.title)
 
 @st.fragment(run_every=1)
 def timer_panel() -> None:
-    now = utcnow()
+    now = attempts.clock()
     if expired(attempt.deadline, now):
         st.rerun()  # the whole page: it submits and locks
     left = remaining(attempt.deadline, now)
-    status = phase_status(spec.phases, ss.get("phase", 0), ss.get("phase_timings", {}), attempt.started_at, now)
+    status = phase_status(spec.phases, ss[state.PHASE], ss[state.PHASE_TIMINGS], attempt.started_at, now)
     cols = st.columns([1, 4])
     cols[0].metric("Time left", clock(left))
     cols[1].markdown(f"**Phase {status.index + 1} of {len(spec.phases)}: {status.name}** · "
@@ -188,20 +163,22 @@ def timer_panel() -> None:
 timer_panel()
 
 bar = st.columns([1, 1, 1, 3])
-if bar[0].button("Next phase", disabled=ss.get("phase", 0) >= len(spec.phases) - 1):
-    ss["phase_timings"] = book_phase(spec.phases, ss.get("phase", 0), ss.get("phase_timings", {}),
-                                     attempt.started_at, utcnow())
-    ss["phase"] = ss.get("phase", 0) + 1
-    autosave()
-    st.rerun()
+if bar[0].button("Next phase", disabled=ss[state.PHASE] >= len(spec.phases) - 1):
+    try:
+        moved = attempts.next_phase(attempt, scenario, work())
+    except SimulatorError as exc:
+        st.error(f"Could not save your work: {exc}")
+    else:
+        ss[state.PHASE_TIMINGS], ss[state.PHASE] = moved.phase_timings, moved.phase
+        st.rerun()
 check_clicked = bar[1].button("Check design", disabled=not practice_mode,
                               help=None if practice_mode else "In interview mode checks are shown after you submit")
 if bar[2].button("Submit", type="primary"):
-    submit("submitted")
+    attempts.submit(attempt, scenario, rubric, work())
     st.rerun()
 bar[3].caption(f"Mode: **{attempt.mode}** · autosaved · attempt `{attempt.id[:8]}`")
 
-with st.expander("Brief, requirements and scale", expanded=not ss["design"].nodes):
+with st.expander("Brief, requirements and scale", expanded=not ss[state.DESIGN].nodes):
     st.markdown(spec.brief)
     left, right = st.columns(2)
     left.markdown("**Functional requirements**\n" + "\n".join(f"- {r}" for r in spec.requirements.functional))
@@ -215,7 +192,7 @@ with st.expander("Brief, requirements and scale", expanded=not ss["design"].node
     if practice_mode:
         st.markdown("**Hints**\n" + "\n".join(f"- {h}" for h in spec.hints))
 
-design = ss["design"]
+design = ss[state.DESIGN]
 report = evaluate(design, rubric, scenario.peak_traffic) if practice_mode else None
 highlight = report.failing_nodes() if report else []
 
@@ -261,14 +238,14 @@ with canvas_tab:
                 except DesignError as exc:
                     st.error("; ".join(p.message for p in exc.problems))
     with board:
-        edit = canvas_editor(design, version=ss["version"], highlight=highlight)
+        edit = canvas_editor(design, version=ss[state.VERSION], highlight=highlight)
         if edit.design is not None:
             change_design(edit.design, rebuild=edit.structural)
             for message in edit.messages:
                 st.toast(message)
             if edit.structural:
                 st.rerun()
-        design = ss["design"]
+        design = ss[state.DESIGN]
         st.caption("Drag from a node's right handle to another node's left handle to connect; select a node "
                    "or an arrow to edit or delete it below. Red outlines mark components that failing checks point at.")
         selectable = design.ids + [f"{e.source}->{e.target}" for e in design.edges]
@@ -319,8 +296,8 @@ with canvas_tab:
         if reset_cols[2].button("Tidy the layout", help="Place every component again, callers left of callees"):
             tidy = design.copy()
             tidy.layout = {}
-            ss["design"] = tidy
-            ss["version"] += 1
+            ss[state.DESIGN] = tidy
+            ss[state.VERSION] += 1
             autosave()
             st.rerun()
         if spec.skeleton and reset_cols[0].button("Replace with the skeleton"):
@@ -332,44 +309,44 @@ with canvas_tab:
 
 # --- text ------------------------------------------------------------------
 with text_tab:
-    if ss.get("dsl_version") != ss["version"]:
-        ss["dsl_text"] = to_dsl(ss["design"])
-        ss["dsl_version"] = ss["version"]
-        ss.pop("dsl_errors", None)
+    if ss.get(state.DSL_VERSION) != ss[state.VERSION]:
+        ss[state.DSL_TEXT] = to_dsl(ss[state.DESIGN])
+        ss[state.DSL_VERSION] = ss[state.VERSION]
+        ss.pop(state.DSL_ERRORS, None)
 
     def apply_text() -> None:
         try:
-            parsed = parse_dsl(ss["dsl_text"])
+            parsed = parse_dsl(ss[state.DSL_TEXT])
         except DesignError as exc:
-            ss["dsl_errors"] = [str(p) for p in exc.problems]
+            ss[state.DSL_ERRORS] = [str(p) for p in exc.problems]
             return
-        ss.pop("dsl_errors", None)
+        ss.pop(state.DSL_ERRORS, None)
         change_design(parsed)
-        ss["dsl_version"] = ss["version"]   # the text is the source of this change: keep it as typed
+        ss[state.DSL_VERSION] = ss[state.VERSION]   # the text is the source of this change: keep it as typed
 
-    st.text_area("Design as text", key="dsl_text", height=360, on_change=apply_text,
+    st.text_area("Design as text", key=state.DSL_TEXT, height=360, on_change=apply_text,
                  help="`id: kind [xN] [autoscale] [\"label\"]` declares a component; `a -> b`, `a -async-> b`, "
                       "`a -fallback-> b` connect. Undeclared ids that are kinds (client, redis, llm) are created.")
     st.button("Apply text", on_click=apply_text)
-    for err in ss.get("dsl_errors", []):
+    for err in ss.get(state.DSL_ERRORS, []):
         st.error(err)
 
 # --- notes -----------------------------------------------------------------
 with notes_tab:
-    st.text_area("Requirements and assumptions", key="notes_requirements", height=150, on_change=autosave)
-    st.text_area("Trade-offs", key="notes_tradeoffs", height=150, on_change=autosave)
+    st.text_area("Requirements and assumptions", key=state.NOTES_REQUIREMENTS, height=150, on_change=autosave)
+    st.text_area("Trade-offs", key=state.NOTES_TRADEOFFS, height=150, on_change=autosave)
     if spec.estimates:
         st.markdown("**Capacity estimates** (graded against the reference within the stated tolerance)")
         cols = st.columns(len(spec.estimates))
-        for col, est in zip(cols, spec.estimates):
-            col.number_input(f"{est.label} ({est.unit})", key=f"est_{est.id}", value=None, min_value=0.0,
+        for col, est in zip(cols, spec.estimates, strict=True):
+            col.number_input(f"{est.label} ({est.unit})", key=state.estimate_key(est.id), value=None, min_value=0.0,
                              step=1.0, format="%g", on_change=autosave)
 
 # --- diagram and live checks --------------------------------------------------
 with st.expander("Simulate traffic and failures", icon=":material/speed:"):
-    simulate_panel(ss["design"], scenario, key="practice-sim")
+    simulate_panel(ss[state.DESIGN], scenario, key="practice-sim")
 st.subheader("Diagram", anchor=False)
-design = ss["design"]
+design = ss[state.DESIGN]
 if design.nodes:
     # a small design drawn at full width has huge boxes: let it take its natural size
     st.graphviz_chart(to_dot(design, highlight=highlight), width="stretch" if len(design.nodes) > 8 else "content")
@@ -379,7 +356,7 @@ else:
 if practice_mode:
     st.subheader("Checks", anchor=False)
     if check_clicked:
-        report = evaluate(ss["design"], rubric, scenario.peak_traffic)
+        report = evaluate(ss[state.DESIGN], rubric, scenario.peak_traffic)
     render_scores(report.to_dict())
     render_checks(report.to_dict(), show_passed=True)
 else:

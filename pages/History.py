@@ -8,7 +8,8 @@ import streamlit as st
 from simulator.errors import SimulatorError
 from simulator.sessions.clock import clock, remaining, utcnow
 from simulator.store.transfer import export_csv
-from ui.common import current_user, library, page_setup, store
+from ui import state
+from ui.common import current_user, library, store
 from ui.history import (
     IN_PROGRESS,
     OVERALL,
@@ -24,10 +25,12 @@ from ui.history import (
     score_series,
     table_key,
 )
+from ui.navigation import HOME, PRACTICE, require_router
 from ui.report import render_scores
 from ui.results import render_result
 
-page_setup("History")
+require_router()
+
 ss = st.session_state
 lib = library()
 db = store()
@@ -35,14 +38,14 @@ user = current_user()
 zone = local_zone()
 
 st.title("History")
-if flash := ss.pop("history_flash", None):
+if flash := ss.pop(state.HISTORY_FLASH, None):
     st.success(flash, icon=":material/check:")
 
 overview = db.scenario_overview(user)
 if not overview:
     st.info("No attempts yet. Pick a scenario on the Home page and practise: every session lands here, "
             "with its scores, over time.", icon=":material/history:")
-    st.page_link("app.py", label="Go to Home and pick a scenario", icon=":material/home:")
+    st.page_link(HOME, label="Go to Home and pick a scenario", icon=":material/home:")
     st.stop()
 
 # ---------------------------------------------------------------------------
@@ -55,8 +58,8 @@ last = max(max(v[2] for v in overview.values()).astimezone(zone).date(), datetim
 
 left, right = st.columns([3, 2])
 chosen = left.multiselect("Scenarios", options, format_func=lambda sid: scenario_label(sid, lib),
-                          placeholder="All scenarios", key="history_scenarios")
-dates = right.date_input("Started between", value=(first, last), key="history_dates", format="YYYY-MM-DD")
+                          placeholder="All scenarios", key=state.HISTORY_SCENARIOS)
+dates = right.date_input("Started between", value=(first, last), key=state.HISTORY_DATES, format="YYYY-MM-DD")
 bounds = date_filter(dates, zone)
 
 rows = db.list_attempts(user=user, scenario_ids=chosen or None, since=bounds.since, until=bounds.until,
@@ -119,7 +122,7 @@ event = st.dataframe(
         **score_columns,
     },
     on_select="rerun", selection_mode="single-row",
-    key=table_key(frame, chosen, bounds, ss.get("history_version", 0)),
+    key=table_key(frame, chosen, bounds, ss[state.HISTORY_VERSION]),
 )
 stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
 filters = dict(user=user, scenario_ids=chosen or None, since=bounds.since, until=bounds.until)
@@ -158,13 +161,12 @@ with st.container(key="attempt-actions"):
     slot = 0
     if record.ended_at is None and known:
         if bar[0].button("Resume on Practice", type="primary", icon=":material/play_arrow:", key="resume"):
-            ss["practice_scenario"] = record.scenario_id
-            ss["attempt_id"] = record.id
-            st.switch_page("pages/1_Practice.py")
+            state.open_practice(record.scenario_id, record.id)
+            st.switch_page(PRACTICE)
         slot = 1
     if bar[slot].button("Delete this attempt", icon=":material/delete:", key="delete"):
-        ss["history_confirm_delete"] = record.id
-    if ss.get("history_confirm_delete") == record.id:
+        ss[state.HISTORY_CONFIRM_DELETE] = record.id
+    if ss.get(state.HISTORY_CONFIRM_DELETE) == record.id:
         with st.container(border=True):
             st.warning(f"Delete the attempt of {when} on "
                        f"*{scenario_label(record.scenario_id, lib)}* for good? This cannot be undone.")
@@ -172,14 +174,14 @@ with st.container(key="attempt-actions"):
             if yes.button("Yes, delete it", type="primary", key="confirm-delete"):
                 try:
                     db.delete(record.id)
-                    ss["history_flash"] = "Attempt deleted."
+                    ss[state.HISTORY_FLASH] = "Attempt deleted."
                 except SimulatorError as exc:
-                    ss["history_flash"] = f"Nothing to delete: {exc}"
-                ss.pop("history_confirm_delete", None)
-                ss["history_version"] = ss.get("history_version", 0) + 1  # a fresh table, no stale selection
+                    ss[state.HISTORY_FLASH] = f"Nothing to delete: {exc}"
+                ss.pop(state.HISTORY_CONFIRM_DELETE, None)
+                ss[state.HISTORY_VERSION] += 1  # a fresh table, no stale selection
                 st.rerun()
             if no.button("Cancel", key="cancel-delete"):
-                ss.pop("history_confirm_delete", None)
+                ss.pop(state.HISTORY_CONFIRM_DELETE, None)
                 st.rerun()
 
 if record.ended_at is None:

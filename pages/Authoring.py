@@ -5,44 +5,56 @@ import streamlit as st
 
 from simulator.authoring import drafts as au
 from simulator.errors import SimulatorError
-from simulator.grading.rubric import evaluate, fixture_outcomes
 from simulator.grading.library import check_texts
-from ui.authoring import (LABELS, SOURCES, bundle, editor_style, fixture_rows, render_all_checks, render_preview, render_problems,
-                          render_report)
-from ui.common import library, page_setup
+from simulator.grading.rubric import evaluate, fixture_outcomes
+from ui import state
+from ui.authoring import (
+    LABELS,
+    SOURCES,
+    bundle,
+    editor_style,
+    fixture_rows,
+    render_all_checks,
+    render_preview,
+    render_problems,
+    render_report,
+)
+from ui.common import library
+from ui.navigation import HOME, PRACTICE, require_router
 
-page_setup("Authoring")
+require_router()
+
 editor_style()
 ss = st.session_state
 where = au.target()
 lib = library()
 NEW = "__new__"
-KEYS = {"scenario.yaml": "au_scenario", "rubric.yaml": "au_rubric", "reference.yaml": "au_reference"}
+KEYS = {"scenario.yaml": state.AU_SCENARIO, "rubric.yaml": state.AU_RUBRIC, "reference.yaml": state.AU_REFERENCE}
 
 
 # ---------------------------------------------------------------------------
 # callbacks: they run before the widgets, so they may set the editors' text
 # ---------------------------------------------------------------------------
 def load(drafts: au.Drafts, opened: tuple[bool, str] | None) -> None:
-    ss["au_scenario"], ss["au_reference"], ss["au_rubric"] = drafts.scenario, drafts.reference, drafts.rubric
-    ss["au_opened"] = opened          # (saved in the user folder?, id): saving there again is an update
-    ss["au_try"] = ""
-    ss.pop("au_saved", None)
+    ss[state.AU_SCENARIO], ss[state.AU_REFERENCE], ss[state.AU_RUBRIC] = drafts.scenario, drafts.reference, drafts.rubric
+    ss[state.AU_OPENED] = opened          # (saved in the user folder?, id): saving there again is an update
+    ss[state.AU_TRY] = ""
+    ss.pop(state.AU_SAVED, None)
 
 
 def drafts() -> au.Drafts:
-    return au.Drafts(ss.get("au_scenario", ""), ss.get("au_reference", ""), ss.get("au_rubric", ""))
+    return au.Drafts(ss.get(state.AU_SCENARIO, ""), ss.get(state.AU_REFERENCE, ""), ss.get(state.AU_RUBRIC, ""))
 
 
 def start_new() -> None:
-    sid = (ss.get("au_new_id") or "").strip()
+    sid = (ss.get(state.AU_NEW_ID) or "").strip()
     try:
         au.check_new_id(sid)
-        load(au.scaffold(sid, ss.get("au_new_title"), where), None)
-        ss["au_flash"] = ("success", f"Started '{sid}' from the scaffold: it validates as it is. "
+        load(au.scaffold(sid, ss.get(state.AU_NEW_TITLE), where), None)
+        ss[state.AU_FLASH] = ("success", f"Started '{sid}' from the scaffold: it validates as it is. "
                                      "Replace the TODOs, then save.")
     except SimulatorError as exc:
-        ss["au_flash"] = ("error", "; ".join(p.message for p in exc.problems))
+        ss[state.AU_FLASH] = ("error", "; ".join(p.message for p in exc.problems))
 
 
 def open_existing(sid: str) -> None:
@@ -50,15 +62,15 @@ def open_existing(sid: str) -> None:
         texts, found_in = au.read_drafts(sid)
         load(texts, (found_in.user, sid))
     except SimulatorError as exc:
-        ss["au_flash"] = ("error", "; ".join(p.message for p in exc.problems))
+        ss[state.AU_FLASH] = ("error", "; ".join(p.message for p in exc.problems))
 
 
 def rename(old: str, new: str) -> None:
     cur = drafts()
     renamed = au.rename_drafts(cur, old, new)
-    ss["au_scenario"], ss["au_reference"], ss["au_rubric"] = renamed.scenario, renamed.reference, renamed.rubric
-    ss["au_opened"] = None
-    ss["au_flash"] = ("success", f"Renamed to '{new}' (the id, the rubric's and the reference's scenario, "
+    ss[state.AU_SCENARIO], ss[state.AU_REFERENCE], ss[state.AU_RUBRIC] = renamed.scenario, renamed.reference, renamed.rubric
+    ss[state.AU_OPENED] = None
+    ss[state.AU_FLASH] = ("success", f"Renamed to '{new}' (the id, the rubric's and the reference's scenario, "
                                  "and the reference path).")
 
 
@@ -66,10 +78,10 @@ def save(sid: str, replace: bool) -> None:
     try:
         paths = au.save_drafts(drafts(), sid, where, replace=replace)
     except SimulatorError as exc:
-        ss["au_flash"] = ("error", "Not saved: " + "; ".join(p.message for p in exc.problems))
+        ss[state.AU_FLASH] = ("error", "Not saved: " + "; ".join(p.message for p in exc.problems))
         return
-    ss["au_opened"] = (where.user, sid)
-    ss["au_saved"] = (sid, [str(p) for p in paths])
+    ss[state.AU_OPENED] = (where.user, sid)
+    ss[state.AU_SAVED] = (sid, [str(p) for p in paths])
 
 
 # ---------------------------------------------------------------------------
@@ -97,11 +109,11 @@ def label(sid: str) -> str:
 
 with st.container(border=True):
     pick, id_col, title_col, action = st.columns([4, 3, 3, 3], vertical_alignment="bottom")
-    choice = pick.selectbox("Start from", [NEW, *files], format_func=label, key="au_choice")
+    choice = pick.selectbox("Start from", [NEW, *files], format_func=label, key=state.AU_CHOICE)
     if choice == NEW:
-        id_col.text_input("New scenario id", key="au_new_id", placeholder="e.g. comment-moderation",
+        id_col.text_input("New scenario id", key=state.AU_NEW_ID, placeholder="e.g. comment-moderation",
                           help=f"Use {au.ID_RULE}.")
-        title_col.text_input("Title (optional)", key="au_new_title", placeholder="Design ...")
+        title_col.text_input("Title (optional)", key=state.AU_NEW_TITLE, placeholder="Design ...")
         action.button("Start from the scaffold", on_click=start_new, type="primary", width="stretch")
     else:
         note = ("A shipped scenario: to save your version, give it a new id."
@@ -111,11 +123,11 @@ with st.container(border=True):
 
 # always present, even empty: the elements below keep their place, so the open editor tab stays open
 flash_box = st.container()
-if flash := ss.pop("au_flash", None):
+if flash := ss.pop(state.AU_FLASH, None):
     kind, text = flash
     (flash_box.success if kind == "success" else flash_box.error)(text)
 
-if "au_scenario" not in ss:
+if state.AU_SCENARIO not in ss:
     st.info("Pick a scenario to edit, or type an id and start a new one from the scaffold: three files that "
             "validate as they are, with comments that say what goes where.", icon=":material/edit_note:")
     st.stop()
@@ -123,7 +135,7 @@ if "au_scenario" not in ss:
 # ---------------------------------------------------------------------------
 # the editors and their problems
 # ---------------------------------------------------------------------------
-problems, scenario, rubric = check_texts(ss["au_scenario"], ss["au_rubric"], ss["au_reference"])
+problems, scenario, rubric = check_texts(ss[state.AU_SCENARIO], ss[state.AU_RUBRIC], ss[state.AU_REFERENCE])
 texts = {name: ss[key] for name, key in KEYS.items()}
 counts = {name: sum(1 for p in problems if p.file == name) for name in SOURCES}
 
@@ -133,13 +145,13 @@ with edit_col:
     tabs = st.tabs(["Scenario", "Reference design", "Rubric"])
     name = scenario.spec.id if scenario is not None else "ID"
     with tabs[0]:
-        st.text_area("Scenario YAML", key="au_scenario", height=640, help=f"saved as scenarios/{name}.yaml")
+        st.text_area("Scenario YAML", key=state.AU_SCENARIO, height=640, help=f"saved as scenarios/{name}.yaml")
     with tabs[1]:
-        st.text_area("Reference design YAML", key="au_reference", height=640,
+        st.text_area("Reference design YAML", key=state.AU_REFERENCE, height=640,
                      help=f"saved as scenarios/reference/{name}.yaml: nodes and edges; kinds and aliases: "
                           "`python -m simulator kinds`")
     with tabs[2]:
-        st.text_area("Rubric YAML", key="au_rubric", height=640, help=f"saved as rubrics/{name}.yaml")
+        st.text_area("Rubric YAML", key=state.AU_RUBRIC, height=640, help=f"saved as rubrics/{name}.yaml")
     st.caption("Changes are checked when you leave a text box or press Ctrl+Enter.")
 
 with side:
@@ -179,11 +191,11 @@ with try_tab:
                    else f"{len(rows)} fixture(s), each behaving as declared.")
         st.dataframe(rows, hide_index=True, width="stretch")
         st.markdown("#### Try a design")
-        st.text_area("A design in the text notation or as YAML", key="au_try", height=180,
+        st.text_area("A design in the text notation or as YAML", key=state.AU_TRY, height=180,
                      placeholder="client -> api -> model_server\napi: service x3 autoscale\napi -> redis")
-        if (ss.get("au_try") or "").strip():
+        if (ss.get(state.AU_TRY) or "").strip():
             try:
-                design = au.design_from_text(ss["au_try"])
+                design = au.design_from_text(ss[state.AU_TRY])
             except SimulatorError as exc:
                 for p in exc.problems:
                     st.error(str(p))
@@ -201,7 +213,7 @@ with save_tab:
         st.caption(f"Fix the {len(problems)} problem(s) above to save.")
     else:
         exists = any(p.exists() for p in where.paths(sid))
-        mine = ss.get("au_opened") == (where.user, sid)
+        mine = ss.get(state.AU_OPENED) == (where.user, sid)
         new_id = au.suggest_id(sid)
         if where.user and sid in au.shipped_ids():
             st.warning(f"'{sid}' is a shipped scenario: a user scenario cannot replace it. Save your version "
@@ -214,25 +226,24 @@ with save_tab:
         else:
             st.button(f"Save changes to '{sid}'" if exists else f"Save '{sid}'", type="primary",
                       on_click=save, args=(sid, exists), key="au_save")
-    saved = ss.get("au_saved")
+    saved = ss.get(state.AU_SAVED)
     if saved:
         saved_id, paths = saved
         st.success(f"Saved '{saved_id}':\n" + "\n".join(f"- `{p}`" for p in paths), icon=":material/check:")
         links = st.columns([1, 1, 3])
-        links[0].page_link("app.py", label="See it on Home", icon=":material/home:")
+        links[0].page_link(HOME, label="See it on Home", icon=":material/home:")
         if links[1].button("Practise it now", key="au_practise"):
-            ss["practice_scenario"] = saved_id
-            ss.pop("attempt_id", None)
-            st.switch_page("pages/1_Practice.py")
+            state.open_practice(saved_id)
+            st.switch_page(PRACTICE)
     st.markdown("**Download**")
     name = sid or "draft"
     cols = st.columns(4)
-    cols[0].download_button("All three (zip)", bundle(name, ss["au_scenario"], ss["au_reference"], ss["au_rubric"]),
+    cols[0].download_button("All three (zip)", bundle(name, ss[state.AU_SCENARIO], ss[state.AU_REFERENCE], ss[state.AU_RUBRIC]),
                             file_name=f"{name}.zip", mime="application/zip", width="stretch",
                             help="laid out like SIMULATOR_SCENARIOS_DIR: unzip it there")
-    cols[1].download_button("Scenario", ss["au_scenario"], file_name=f"{name}.yaml", mime="application/yaml",
+    cols[1].download_button("Scenario", ss[state.AU_SCENARIO], file_name=f"{name}.yaml", mime="application/yaml",
                             width="stretch", help=f"scenarios/{name}.yaml")
-    cols[2].download_button("Rubric", ss["au_rubric"], file_name=f"{name}.rubric.yaml", mime="application/yaml",
+    cols[2].download_button("Rubric", ss[state.AU_RUBRIC], file_name=f"{name}.rubric.yaml", mime="application/yaml",
                             width="stretch", help=f"save as rubrics/{name}.yaml")
-    cols[3].download_button("Reference design", ss["au_reference"], file_name=f"{name}.reference.yaml",
+    cols[3].download_button("Reference design", ss[state.AU_REFERENCE], file_name=f"{name}.reference.yaml",
                             mime="application/yaml", width="stretch", help=f"save as scenarios/reference/{name}.yaml")
