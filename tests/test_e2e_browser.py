@@ -195,7 +195,7 @@ def test_home_lists_the_scenarios_and_names_the_pages_in_words(page, shots):
     titles = page.locator('[data-testid="stMain"] h4').filter(has_text=re.compile(r"^Design a"))
     expect(titles).to_have_count(5)
     expect(page.get_by_role("heading", name=re.compile("Design a conversational AI system"))).to_be_visible()
-    links = page.locator('[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]')
+    links = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]')
     expect(links).to_have_count(4)
     words = [re.sub(r"^\w+\n+", "", t).strip() for t in links.all_inner_texts()]   # drop the icon ligature
     assert words == ["Home", "Practice", "History", "Authoring"], words

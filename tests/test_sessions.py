@@ -178,7 +178,7 @@ def test_a_finished_attempt_cannot_be_autosaved_over(attempts, clock, scenario, 
 
 def test_a_design_graded_outside_a_session_is_stored_like_a_submit(attempts, scenario, rubric):
     design = parse_dsl(DESIGN)
-    record = attempts.record_graded(scenario, rubric, design, evaluate(design, rubric), user="ana",
+    record = attempts.record_graded(scenario, rubric, design, evaluate(design, rubric, scenario.peak_traffic), user="ana",
                                     notes={"notes": "from the command line"})
     assert record.finished and record.end_reason == "submitted" and record.grader == "rules"
     assert record.started_at == record.ended_at == START

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.grading.rubric import RubricSpec
+from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS
 from simulator.model import design as design_mod
 from simulator.model.scenario import ScenarioSpec
 from simulator.paths import SCHEMAS_DIR
@@ -23,7 +24,6 @@ from simulator.rules.schema import KIND_NOTE, kind_names, rule_json_schema
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 FILES = {"scenario": "scenario.schema.json", "rubric": "rubric.schema.json", "design": "design.schema.json"}
-MAX_REPLICAS = 100_000   # design._parse_node's limit
 SCHEMAS_DIR_DEFAULT = SCHEMAS_DIR
 
 
@@ -46,7 +46,7 @@ def _design_parts() -> tuple[dict[str, Any], dict[str, Any]]:
             "id": {"type": "string", "pattern": design_mod.ID_RE.pattern,
                    "description": "unique in the design: 1-64 letters, digits, '_' or '-'"},
             "kind": {"$ref": "#/$defs/kind"},
-            "label": {"type": ["string", "number"], "maxLength": design_mod.MAX_LABEL,
+            "label": {"type": ["string", "number"], "maxLength": MAX_LABEL,
                       "description": "free text shown on the diagram; quote it when it contains a comma"},
             "replicas": {"type": "integer", "minimum": 1, "maximum": MAX_REPLICAS, "default": 1},
             "autoscale": {"type": "boolean", "default": False},
@@ -73,9 +73,9 @@ def _design_parts() -> tuple[dict[str, Any], dict[str, Any]]:
         "properties": {
             "scenario": {"type": "string", "description": "optional: the id of the scenario it answers"},
             "nodes": {"type": ["array", "null"], "items": {"$ref": "#/$defs/node"},
-                      "maxItems": design_mod.MAX_NODES},
+                      "maxItems": MAX_NODES},
             "edges": {"type": ["array", "null"], "items": {"$ref": "#/$defs/edge"},
-                      "maxItems": design_mod.MAX_EDGES},
+                      "maxItems": MAX_EDGES},
             "layout": {"type": ["object", "null"], "description": "canvas positions {node id: [x, y]}; never graded",
                        "additionalProperties": {"type": "array", "items": {"type": "number"},
                                                 "minItems": 2, "maxItems": 2}},

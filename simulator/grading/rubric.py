@@ -23,6 +23,7 @@ from simulator.model.yamlio import load_mapping, locate, read_text_file
 from simulator.rules.context import Context
 from simulator.rules.feasibility import never_passes
 from simulator.rules.parse import Rule, parse_rule
+from simulator.suggest import did_you_mean, nearest
 
 CHECK_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 CORE_CATEGORIES = ("caching", "fallback", "monitoring", "scaling")
@@ -157,10 +158,7 @@ def parse_rubric(data: Any, source: str | None = None) -> Rubric:
                 seen[cid] = i
         cat = raw.get("category")
         if isinstance(cat, str) and categories and cat not in categories:
-            import difflib
-
-            near = difflib.get_close_matches(cat, list(categories), n=1)
-            hint = f"did you mean {near[0]}? " if near else ""
+            hint = did_you_mean(cat, categories, prefix="") + (" " if nearest(cat, categories) else "")
             problems.append(_loc_problems(data, source, ("checks", i, "category"),
                                           f"check '{cid}': category '{cat}' is not declared under `categories`; "
                                           f"{hint}declared: {', '.join(categories)}"))

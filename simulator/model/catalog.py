@@ -7,10 +7,11 @@ may override any of them. Aliases map product names to kinds (redis -> cache).
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from simulator.suggest import nearest
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def lookup(text: str) -> str | None:
 def suggest(text: str, limit: int = 3) -> list[str]:
     """The nearest kinds (by name or alias) to a misspelt kind."""
     key = _normalise(str(text))
-    names = difflib.get_close_matches(key, list(ALIASES), n=limit * 3, cutoff=0.6)
+    names = nearest(key, ALIASES, n=limit * 3)
     out: list[str] = []
     for name in names:
         label = name if ALIASES[name] == name else f"{name} ({ALIASES[name]})"

@@ -16,14 +16,13 @@ import networkx as nx
 import yaml
 
 from simulator.errors import DesignError, InputError, Problem
+from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS
 from simulator.model import catalog
 from simulator.model.yamlio import load_mapping, locate, read_text_file
+from simulator.suggest import nearest
 
 EDGE_KINDS = ("sync", "async", "fallback", "replication")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MAX_NODES = 5_000
-MAX_EDGES = 20_000
-MAX_LABEL = 200
 NODE_FIELDS = ("id", "kind", "label", "replicas", "autoscale")
 EDGE_FIELDS = ("from", "to", "kind", "label")
 TOP_FIELDS = ("scenario", "nodes", "edges", "layout")
@@ -312,8 +311,8 @@ def _parse_node(raw: Any, i: int, bad, warn) -> Node | None:
     if not _is_int(replicas) or replicas < 1:
         bad(f"node '{name}': 'replicas' must be a whole number >= 1, not {replicas!r}", *where, "replicas")
         ok = False
-    elif replicas > 100_000:
-        bad(f"node '{name}': 'replicas' of {replicas:,} is absurd (limit 100,000)", *where, "replicas")
+    elif replicas > MAX_REPLICAS:
+        bad(f"node '{name}': 'replicas' of {replicas:,} is absurd (limit {MAX_REPLICAS:,})", *where, "replicas")
         ok = False
     autoscale = raw.get("autoscale", False)
     if not isinstance(autoscale, bool):
@@ -390,9 +389,7 @@ def _parse_edge(raw: Any, i: int, bad, known: dict[str, int], broken: frozenset[
 
 
 def _near_ids(text: str, known: dict[str, int]) -> str | None:
-    import difflib
-
-    near = difflib.get_close_matches(text, list(known), n=1, cutoff=0.6)
+    near = nearest(text, known)
     return near[0] if near else None
 
 

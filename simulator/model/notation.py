@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from simulator.errors import DesignError, Problem
+from simulator.limits import MAX_NOTATION_LINES
 from simulator.model import catalog
 from simulator.model.design import EDGE_KINDS, ID_RE, Design, parse_design
 from simulator.model.yamlio import LocatedDict, LocatedList
@@ -29,7 +30,6 @@ _TOKEN = re.compile(rf"(?:{_QUOTED}|[^\s=\"']+)=(?:{_QUOTED}|'[^']*'|\S*)|{_QUOT
 _ARROW = re.compile(r"^(?:->|-(sync|async|fallback|replication)->)$")
 _ANY_ARROW = re.compile(r"(-[A-Za-z_]*->|->)")
 _REPLICAS = re.compile(r"^[x×](\d+)$", re.IGNORECASE)
-MAX_LINES = 20_000
 
 
 def _tokens(line: str) -> list[str]:
@@ -83,8 +83,8 @@ def parse_dsl(text: str, source: str | None = None) -> Design:
     """Parse DSL text into a Design; DesignError lists every bad line."""
     problems: list[Problem] = []
     lines = text.splitlines()
-    if len(lines) > MAX_LINES:
-        raise DesignError(Problem(f"too many lines ({len(lines):,}; the limit is {MAX_LINES:,})", source))
+    if len(lines) > MAX_NOTATION_LINES:
+        raise DesignError(Problem(f"too many lines ({len(lines):,}; the limit is {MAX_NOTATION_LINES:,})", source))
     nodes = LocatedList()
     nodes.pos = (1, 1)
     declared: dict[str, int] = {}

@@ -15,10 +15,7 @@ from typing import Any
 import yaml
 
 from simulator.errors import InputError, Problem
-
-MAX_FILE_BYTES = 2_000_000
-MAX_ALIASES = 50
-MAX_ELEMENTS = 200_000
+from simulator.limits import MAX_ALIASES, MAX_ELEMENTS, MAX_FILE_BYTES
 
 Pos = tuple[int, int]  # 1-based line and column
 

@@ -20,9 +20,10 @@ from ui.authoring import (
     render_report,
 )
 from ui.common import library
-from ui.navigation import HOME, PRACTICE, require_router
+from ui.frame import page_setup
+from ui.navigation import HOME, PRACTICE
 
-require_router()
+page_setup("Authoring")
 
 editor_style()
 ss = st.session_state

@@ -10,6 +10,7 @@ from simulator.sessions.clock import clock, remaining, utcnow
 from simulator.store.transfer import export_csv
 from ui import state
 from ui.common import current_user, library, store
+from ui.frame import page_setup
 from ui.history import (
     IN_PROGRESS,
     OVERALL,
@@ -25,11 +26,11 @@ from ui.history import (
     score_series,
     table_key,
 )
-from ui.navigation import HOME, PRACTICE, require_router
+from ui.navigation import HOME, PRACTICE
 from ui.report import render_scores
 from ui.results import render_result
 
-require_router()
+page_setup("History")
 
 ss = st.session_state
 lib = library()

@@ -16,12 +16,12 @@ from simulator.store.records import AttemptRecord
 from ui import state
 from ui.canvas import canvas_editor
 from ui.common import current_user, library, store
-from ui.navigation import require_router
+from ui.frame import page_setup
 from ui.report import render_checks, render_scores
 from ui.results import render_result
 from ui.simulate_panel import simulate_panel
 
-require_router()
+page_setup("Practice")
 
 ss = st.session_state
 lib = library()
