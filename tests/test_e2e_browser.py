@@ -95,8 +95,10 @@ def page(browser, server):
 # helpers
 # ---------------------------------------------------------------------------
 def expect(locator):
+    """Playwright's expect with the suite's patience: a loaded machine may take seconds to draw a page."""
     from playwright.sync_api import expect as _expect
 
+    _expect.set_options(timeout=TIMEOUT_MS)
     return _expect(locator)
 
 
