@@ -131,83 +131,123 @@ def _loc_problems(data: Any, source: str | None, loc: tuple, message: str) -> Pr
 
 def parse_rubric(data: Any, source: str | None = None) -> Rubric:
     """Validate rubric data; RubricError lists every problem with its line."""
-    problems: list[Problem] = []
     if not isinstance(data, dict):
         raise RubricError(Problem("a rubric must be a mapping with scenario, categories and checks", source, 1))
-    try:
-        spec = RubricSpec.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            problems.append(_loc_problems(data, source, tuple(err["loc"]), _field_hint(dict(err))))
-        # keep going with what can be checked, so every problem shows at once
-        spec = None
-    raw_checks: list[Any] = data["checks"] if isinstance(data.get("checks"), list) else []
-    categories: dict[str, Any] = data["categories"] if isinstance(data.get("categories"), dict) else {}
-    seen: dict[str, int] = {}
-    checks: list[Check] = []
-    for i, raw in enumerate(raw_checks):
-        if not isinstance(raw, dict):
-            continue
-        cid = raw.get("id")
-        if isinstance(cid, str):
-            if cid in seen:
-                first = locate(data, ("checks", seen[cid]))
-                problems.append(_loc_problems(data, source, ("checks", i, "id"),
-                                              f"duplicate check id '{cid}' (first on line {first[0] if first else '?'})"))
-            else:
-                seen[cid] = i
-        cat = raw.get("category")
-        if isinstance(cat, str) and categories and cat not in categories:
-            hint = did_you_mean(cat, categories, prefix="") + (" " if nearest(cat, categories) else "")
-            problems.append(_loc_problems(data, source, ("checks", i, "category"),
-                                          f"check '{cid}': category '{cat}' is not declared under `categories`; "
-                                          f"{hint}declared: {', '.join(categories)}"))
-        rule, rule_problems = (None, []) if "rule" not in raw else parse_rule(raw["rule"])
-        for rp in rule_problems:
-            problems.append(_loc_problems(data, source, ("checks", i, "rule") + rp.loc,
-                                          f"check '{cid}': {rp.message}"))
-        impossible = never_passes(rule) if rule is not None else None
-        if impossible:
-            problems.append(_loc_problems(data, source, ("checks", i, "rule") + impossible[0],
-                                          f"check '{cid}' can never pass, whatever the design: {impossible[1]}"))
-        passing: list[Design] = []
-        failing: list[Design] = []
-        lines: dict[str, list[int | None]] = {"pass": [], "fail": []}
-        columns: dict[str, list[int | None]] = {"pass": [], "fail": []}
-        fixtures = raw.get("fixtures")
-        if isinstance(fixtures, dict):
-            for key, bucket in (("pass", passing), ("fail", failing)):
-                items = fixtures.get(key) or []
-                if not isinstance(items, list):
-                    continue
-                for j, item in enumerate(items):
-                    pos = locate(data, ("checks", i, "fixtures", key, j))
-                    lines[key].append(pos[0] if pos else None)
-                    columns[key].append(pos[1] if pos else None)
-                    try:
-                        bucket.append(_fixture_design(item, data, source, ("checks", i, "fixtures", key, j)))
-                    except DesignError as exc:
-                        for p in exc.problems:
-                            problems.append(Problem(f"check '{cid}', {key} fixture #{j + 1}: {p.message}",
-                                                    p.file or source, p.line, p.column))
-        if spec is not None and rule is not None:
-            c = spec.checks[i]
-            pos = locate(data, ("checks", i))
-            checks.append(Check(c.id, c.category, c.points, c.title, rule, c.hint, c.follow_up, passing, failing,
-                                pos[0] if pos else None, lines, columns))
-    for name in categories:
-        if spec is not None and not any(c.category == name for c in spec.checks):
-            problems.append(_loc_problems(data, source, ("categories", name),
-                                          f"category '{name}' has no checks: its score could never be earned"))
+    reader = _RubricReader(data, source)
+    spec = reader.validate()
+    checks = reader.read_checks(spec)
+    if spec is not None:
+        reader.report_empty_categories(spec)
     weight_problem = _weights_problem(data, source)
     if weight_problem:
-        problems.append(weight_problem)
-    if problems or spec is None:   # a spec that did not validate has left its problems
-        raise RubricError(problems)
+        reader.problems.append(weight_problem)
+    if reader.problems or spec is None:   # a spec that did not validate has left its problems
+        raise RubricError(reader.problems)
     cats = {name: Category(name, c.title or name.replace("_", " ").capitalize(), c.weight, c.description)
             for name, c in spec.categories.items()}
     digest = hashlib.sha256(json.dumps(_plain(data), sort_keys=True, default=str).encode()).hexdigest()
     return Rubric(spec.scenario, cats, checks, spec.title, source, digest)
+
+
+class _RubricReader:
+    """One rubric mapping being checked, with every problem found so far."""
+
+    def __init__(self, data: dict, source: str | None) -> None:
+        self.data = data
+        self.source = source
+        self.problems: list[Problem] = []
+        self.categories: dict[str, Any] = data["categories"] if isinstance(data.get("categories"), dict) else {}
+
+    def bad(self, loc: tuple, message: str) -> None:
+        self.problems.append(_loc_problems(self.data, self.source, loc, message))
+
+    def validate(self) -> RubricSpec | None:
+        """The validated spec, or None once its field problems are reported."""
+        try:
+            return RubricSpec.model_validate(self.data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.bad(tuple(err["loc"]), _field_hint(dict(err)))
+            # keep going with what can be checked, so every problem shows at once
+            return None
+
+    def read_checks(self, spec: RubricSpec | None) -> list[Check]:
+        """Every check's own problems; the checks themselves when the spec validated."""
+        raw_checks: list[Any] = self.data["checks"] if isinstance(self.data.get("checks"), list) else []
+        seen: dict[str, int] = {}
+        checks: list[Check] = []
+        for i, raw in enumerate(raw_checks):
+            if not isinstance(raw, dict):
+                continue
+            cid = raw.get("id")
+            self._check_id(i, cid, seen)
+            self._check_category(i, raw.get("category"), cid)
+            rule = self._check_rule(i, raw, cid)
+            passing, failing, lines, columns = self._fixtures(i, raw.get("fixtures"), cid)
+            if spec is not None and rule is not None:
+                c = spec.checks[i]
+                pos = locate(self.data, ("checks", i))
+                checks.append(Check(c.id, c.category, c.points, c.title, rule, c.hint, c.follow_up, passing,
+                                    failing, pos[0] if pos else None, lines, columns))
+        return checks
+
+    def _check_id(self, i: int, cid: Any, seen: dict[str, int]) -> None:
+        if not isinstance(cid, str):
+            return
+        if cid in seen:
+            first = locate(self.data, ("checks", seen[cid]))
+            self.bad(("checks", i, "id"), f"duplicate check id '{cid}' (first on line {first[0] if first else '?'})")
+        else:
+            seen[cid] = i
+
+    def _check_category(self, i: int, cat: Any, cid: Any) -> None:
+        categories = self.categories
+        if isinstance(cat, str) and categories and cat not in categories:
+            hint = did_you_mean(cat, categories, prefix="") + (" " if nearest(cat, categories) else "")
+            self.bad(("checks", i, "category"), f"check '{cid}': category '{cat}' is not declared under "
+                                                f"`categories`; {hint}declared: {', '.join(categories)}")
+
+    def _check_rule(self, i: int, raw: dict, cid: Any) -> Rule | None:
+        """The parsed rule (None when missing or broken); a rule no design can pass is a problem too."""
+        rule, rule_problems = (None, []) if "rule" not in raw else parse_rule(raw["rule"])
+        for rp in rule_problems:
+            self.bad(("checks", i, "rule") + rp.loc, f"check '{cid}': {rp.message}")
+        impossible = never_passes(rule) if rule is not None else None
+        if impossible:
+            self.bad(("checks", i, "rule") + impossible[0],
+                     f"check '{cid}' can never pass, whatever the design: {impossible[1]}")
+        return rule
+
+    def _fixtures(self, i: int, fixtures: Any, cid: Any
+                  ) -> tuple[list[Design], list[Design], dict[str, list[int | None]], dict[str, list[int | None]]]:
+        """The pass and fail fixture designs, with the line and column of each."""
+        passing: list[Design] = []
+        failing: list[Design] = []
+        lines: dict[str, list[int | None]] = {"pass": [], "fail": []}
+        columns: dict[str, list[int | None]] = {"pass": [], "fail": []}
+        if not isinstance(fixtures, dict):
+            return passing, failing, lines, columns
+        for key, bucket in (("pass", passing), ("fail", failing)):
+            items = fixtures.get(key) or []
+            if not isinstance(items, list):
+                continue
+            for j, item in enumerate(items):
+                loc = ("checks", i, "fixtures", key, j)
+                pos = locate(self.data, loc)
+                lines[key].append(pos[0] if pos else None)
+                columns[key].append(pos[1] if pos else None)
+                try:
+                    bucket.append(_fixture_design(item, self.data, self.source, loc))
+                except DesignError as exc:
+                    for p in exc.problems:
+                        self.problems.append(Problem(f"check '{cid}', {key} fixture #{j + 1}: {p.message}",
+                                                     p.file or self.source, p.line, p.column))
+        return passing, failing, lines, columns
+
+    def report_empty_categories(self, spec: RubricSpec) -> None:
+        for name in self.categories:
+            if not any(c.category == name for c in spec.checks):
+                self.bad(("categories", name), f"category '{name}' has no checks: its score could never be earned")
 
 
 def _weights_problem(data: Any, source: str | None) -> Problem | None:

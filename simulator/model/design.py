@@ -175,83 +175,105 @@ def _is_int(value: Any) -> bool:
 
 def parse_design(data: Any, source: str | None = None) -> Design:
     """Validate plain (ideally located) data as a design; raise DesignError listing every problem."""
-    problems: list[Problem] = []
-    warnings: list[Problem] = []
-
-    def bad(message: str, *loc: Any) -> None:
-        problems.append(Problem(message, **_where(source, data, loc)))
-
-    def warn(message: str, *loc: Any) -> None:
-        warnings.append(Problem("warning: " + message, **_where(source, data, loc)))
-
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise DesignError(Problem("a design must be a mapping with 'nodes' and 'edges'", source, 1, 1))
-    for key in data:
-        if key not in TOP_FIELDS:
-            bad(f"unknown top-level field '{key}'; a design has {', '.join(TOP_FIELDS)}", key)
+    reader = _DesignReader(data, source)
+    scenario = reader.top_level()
+    raw_nodes, raw_edges = reader.lists()
+    nodes, seen, broken = reader.read_nodes(raw_nodes)
+    edges = reader.read_edges(raw_edges, seen, broken)
+    layout = _parse_layout(data.get("layout"), seen, reader.bad, reader.warn)
+    if reader.problems:
+        raise DesignError(reader.problems)
+    return Design(nodes=nodes, edges=edges, scenario=scenario, warnings=reader.warnings, layout=layout)
 
-    scenario = data.get("scenario")
-    if scenario is not None and not isinstance(scenario, str):
-        bad("'scenario' must be a scenario id (text)", "scenario")
-        scenario = None
 
-    raw_nodes = data.get("nodes", [])
-    raw_edges = data.get("edges", [])
-    if raw_nodes is None:
-        raw_nodes = []
-    if raw_edges is None:
-        raw_edges = []
-    if not isinstance(raw_nodes, list):
-        bad("'nodes' must be a list of components", "nodes")
-        raw_nodes = []
-    if not isinstance(raw_edges, list):
-        bad("'edges' must be a list of connections", "edges")
-        raw_edges = []
-    if len(raw_nodes) > MAX_NODES:
-        raise DesignError(Problem(f"too many nodes ({len(raw_nodes):,}; the limit is {MAX_NODES:,})",
-                                  **_where(source, data, ["nodes"])))
-    if len(raw_edges) > MAX_EDGES:
-        raise DesignError(Problem(f"too many edges ({len(raw_edges):,}; the limit is {MAX_EDGES:,})",
-                                  **_where(source, data, ["edges"])))
+class _DesignReader:
+    """One design mapping being checked, with the problems and warnings found so far."""
 
-    nodes: list[Node] = []
-    seen: dict[str, int] = {}
-    broken: set[str] = set()   # ids of nodes already reported: their edges need no second error
-    for i, raw in enumerate(raw_nodes):
-        node = _parse_node(raw, i, bad, warn)
-        if node is None:
-            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-                broken.add(raw["id"])
-            continue
-        if node.id in seen:
-            first = locate(data, ["nodes", seen[node.id]])
-            bad(f"duplicate node id '{node.id}' (first defined on line {first[0] if first else '?'})",
-                "nodes", i, "id")
-            continue
-        seen[node.id] = i
-        nodes.append(node)
+    def __init__(self, data: dict, source: str | None) -> None:
+        self.data = data
+        self.source = source
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
-    edges: list[Edge] = []
-    pairs: dict[tuple[str, str], int] = {}
-    for i, raw in enumerate(raw_edges):
-        edge = _parse_edge(raw, i, bad, seen, broken)
-        if edge is None:
-            continue
-        pair = (edge.source, edge.target)
-        if pair in pairs:
-            first = locate(data, ["edges", pairs[pair]])
-            bad(f"duplicate edge {edge.source} -> {edge.target} (first given on line "
-                f"{first[0] if first else '?'}); one connection per pair", "edges", i)
-            continue
-        pairs[pair] = i
-        edges.append(edge)
+    def bad(self, message: str, *loc: Any) -> None:
+        self.problems.append(Problem(message, **_where(self.source, self.data, loc)))
 
-    layout = _parse_layout(data.get("layout"), seen, bad, warn)
-    if problems:
-        raise DesignError(problems)
-    return Design(nodes=nodes, edges=edges, scenario=scenario, warnings=warnings, layout=layout)
+    def warn(self, message: str, *loc: Any) -> None:
+        self.warnings.append(Problem("warning: " + message, **_where(self.source, self.data, loc)))
+
+    def top_level(self) -> str | None:
+        """Report unknown top-level fields; the scenario id, when it is text."""
+        for key in self.data:
+            if key not in TOP_FIELDS:
+                self.bad(f"unknown top-level field '{key}'; a design has {', '.join(TOP_FIELDS)}", key)
+        scenario = self.data.get("scenario")
+        if scenario is not None and not isinstance(scenario, str):
+            self.bad("'scenario' must be a scenario id (text)", "scenario")
+            scenario = None
+        return scenario
+
+    def lists(self) -> tuple[list, list]:
+        """The raw node and edge lists (empty when missing or not lists); too many stops the parse."""
+        raw_nodes = self.data.get("nodes", [])
+        raw_edges = self.data.get("edges", [])
+        if raw_nodes is None:
+            raw_nodes = []
+        if raw_edges is None:
+            raw_edges = []
+        if not isinstance(raw_nodes, list):
+            self.bad("'nodes' must be a list of components", "nodes")
+            raw_nodes = []
+        if not isinstance(raw_edges, list):
+            self.bad("'edges' must be a list of connections", "edges")
+            raw_edges = []
+        if len(raw_nodes) > MAX_NODES:
+            raise DesignError(Problem(f"too many nodes ({len(raw_nodes):,}; the limit is {MAX_NODES:,})",
+                                      **_where(self.source, self.data, ["nodes"])))
+        if len(raw_edges) > MAX_EDGES:
+            raise DesignError(Problem(f"too many edges ({len(raw_edges):,}; the limit is {MAX_EDGES:,})",
+                                      **_where(self.source, self.data, ["edges"])))
+        return raw_nodes, raw_edges
+
+    def read_nodes(self, raw_nodes: list) -> tuple[list[Node], dict[str, int], set[str]]:
+        """The valid nodes, their ids by index, and the ids of nodes already reported as broken."""
+        nodes: list[Node] = []
+        seen: dict[str, int] = {}
+        broken: set[str] = set()   # ids of nodes already reported: their edges need no second error
+        for i, raw in enumerate(raw_nodes):
+            node = _parse_node(raw, i, self.bad, self.warn)
+            if node is None:
+                if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                    broken.add(raw["id"])
+                continue
+            if node.id in seen:
+                first = locate(self.data, ["nodes", seen[node.id]])
+                self.bad(f"duplicate node id '{node.id}' (first defined on line {first[0] if first else '?'})",
+                         "nodes", i, "id")
+                continue
+            seen[node.id] = i
+            nodes.append(node)
+        return nodes, seen, broken
+
+    def read_edges(self, raw_edges: list, seen: dict[str, int], broken: set[str]) -> list[Edge]:
+        edges: list[Edge] = []
+        pairs: dict[tuple[str, str], int] = {}
+        for i, raw in enumerate(raw_edges):
+            edge = _parse_edge(raw, i, self.bad, seen, broken)
+            if edge is None:
+                continue
+            pair = (edge.source, edge.target)
+            if pair in pairs:
+                first = locate(self.data, ["edges", pairs[pair]])
+                self.bad(f"duplicate edge {edge.source} -> {edge.target} (first given on line "
+                         f"{first[0] if first else '?'}); one connection per pair", "edges", i)
+                continue
+            pairs[pair] = i
+            edges.append(edge)
+        return edges
 
 
 def _parse_layout(raw: Any, known: dict[str, int], bad, warn) -> dict[str, tuple[float, float]]:
@@ -278,47 +300,79 @@ def _parse_node(raw: Any, i: int, bad, warn) -> Node | None:
     if not isinstance(raw, dict):
         bad(f"node #{i + 1} must be a mapping like {{id: api, kind: service}}", *where)
         return None
-    ok = True
     node_id = raw.get("id")
-    if node_id is None:
-        bad(f"node #{i + 1} has no 'id'", *where)
-        ok = False
-    elif not isinstance(node_id, str) or not ID_RE.match(node_id):
-        bad(f"node id {node_id!r} is invalid: use 1-64 letters, digits, '_' or '-'", *where, "id")
-        ok = False
+    id_ok = _check_node_id(node_id, i, bad)
     name = node_id if isinstance(node_id, str) else f"#{i + 1}"
     kind_text = raw.get("kind")
-    kind = None
+    kind = _node_kind(kind_text, name, where, bad)
+    label, label_ok = _node_label(raw.get("label"), name, where, bad)
+    replicas = raw.get("replicas", 1)
+    replicas_ok = _check_replicas(replicas, name, where, bad)
+    autoscale = raw.get("autoscale", False)
+    autoscale_ok = isinstance(autoscale, bool)
+    if not autoscale_ok:
+        bad(f"node '{name}': 'autoscale' must be true or false, not {autoscale!r}", *where, "autoscale")
+    extra = {k: v for k, v in raw.items() if k not in NODE_FIELDS}
+    extra_ok = _check_extra(extra, name, where, bad, warn)
+    ok = id_ok and kind is not None and label_ok and replicas_ok and autoscale_ok and extra_ok
+    if not ok or not isinstance(node_id, str) or kind is None:
+        return None
+    # keep the alias as written (redis, gpt-4) for round trips, in the catalog's normal form
+    normal = catalog.normal_form(str(kind_text))
+    written = normal if normal != kind else None
+    return Node(node_id, kind, label or None, replicas, autoscale, written, _plain(extra))
+
+
+def _check_node_id(node_id: Any, i: int, bad) -> bool:
+    where = ("nodes", i)
+    if node_id is None:
+        bad(f"node #{i + 1} has no 'id'", *where)
+        return False
+    if not isinstance(node_id, str) or not ID_RE.match(node_id):
+        bad(f"node id {node_id!r} is invalid: use 1-64 letters, digits, '_' or '-'", *where, "id")
+        return False
+    return True
+
+
+def _node_kind(kind_text: Any, name: str, where: tuple, bad) -> str | None:
+    """The canonical kind, or None once reported."""
     if kind_text is None:
         bad(f"node '{name}' has no 'kind'", *where)
-        ok = False
-    else:
-        kind = catalog.lookup(kind_text) if isinstance(kind_text, str) else None
-        if kind is None:
-            bad(f"node '{name}': {catalog.unknown_kind_message(str(kind_text))}", *where, "kind")
-            ok = False
-    label = raw.get("label")
-    if label is not None:
-        if isinstance(label, (int, float)) and not isinstance(label, bool):
-            label = str(label)
-        if not isinstance(label, str):
-            bad(f"node '{name}': 'label' must be text", *where, "label")
-            ok = False
-        elif len(label) > MAX_LABEL:
-            bad(f"node '{name}': 'label' is longer than {MAX_LABEL} characters", *where, "label")
-            ok = False
-    replicas = raw.get("replicas", 1)
+        return None
+    kind = catalog.lookup(kind_text) if isinstance(kind_text, str) else None
+    if kind is None:
+        bad(f"node '{name}': {catalog.unknown_kind_message(str(kind_text))}", *where, "kind")
+    return kind
+
+
+def _node_label(label: Any, name: str, where: tuple, bad) -> tuple[Any, bool]:
+    """The label (a number reads as text) and whether it is valid."""
+    if label is None:
+        return None, True
+    if isinstance(label, (int, float)) and not isinstance(label, bool):
+        label = str(label)
+    if not isinstance(label, str):
+        bad(f"node '{name}': 'label' must be text", *where, "label")
+        return label, False
+    if len(label) > MAX_LABEL:
+        bad(f"node '{name}': 'label' is longer than {MAX_LABEL} characters", *where, "label")
+        return label, False
+    return label, True
+
+
+def _check_replicas(replicas: Any, name: str, where: tuple, bad) -> bool:
     if not _is_int(replicas) or replicas < 1:
         bad(f"node '{name}': 'replicas' must be a whole number >= 1, not {replicas!r}", *where, "replicas")
-        ok = False
-    elif replicas > MAX_REPLICAS:
+        return False
+    if replicas > MAX_REPLICAS:
         bad(f"node '{name}': 'replicas' of {replicas:,} is absurd (limit {MAX_REPLICAS:,})", *where, "replicas")
-        ok = False
-    autoscale = raw.get("autoscale", False)
-    if not isinstance(autoscale, bool):
-        bad(f"node '{name}': 'autoscale' must be true or false, not {autoscale!r}", *where, "autoscale")
-        ok = False
-    extra = {k: v for k, v in raw.items() if k not in NODE_FIELDS}
+        return False
+    return True
+
+
+def _check_extra(extra: dict, name: str, where: tuple, bad, warn) -> bool:
+    """Properties beyond the node fields: text names, no runaway values; warn about a split label."""
+    ok = True
     for key, value in extra.items():
         if isinstance(key, str) and value is None and not re.match(r"^[A-Za-z_][\w.-]*$", key):
             warn(f"node '{name}': property '{key}' has no value; an unquoted comma inside "
@@ -329,12 +383,7 @@ def _parse_node(raw: Any, i: int, bad, warn) -> Node | None:
         elif isinstance(value, (dict, list)) and len(json.dumps(value, default=str)) > 2_000:
             bad(f"node '{name}': property '{key}' is too large", *where, key)
             ok = False
-    if not ok or not isinstance(node_id, str) or kind is None:
-        return None
-    # keep the alias as written (redis, gpt-4) for round trips, in the catalog's normal form
-    normal = catalog.normal_form(str(kind_text))
-    written = normal if normal != kind else None
-    return Node(node_id, kind, label or None, replicas, autoscale, written, _plain(extra))
+    return ok
 
 
 def _plain(value: Any) -> Any:

@@ -81,19 +81,11 @@ def _scalar(text: str) -> Any:
 
 def parse_dsl(text: str, source: str | None = None) -> Design:
     """Parse DSL text into a Design; DesignError lists every bad line."""
-    problems: list[Problem] = []
     lines = text.splitlines()
     if len(lines) > MAX_NOTATION_LINES:
         raise DesignError(Problem(f"too many lines ({len(lines):,}; the limit is {MAX_NOTATION_LINES:,})", source))
-    nodes = LocatedList()
-    nodes.pos = (1, 1)
-    declared: dict[str, int] = {}
+    reader = _DslReader(source)
     edge_lines: list[tuple[int, str]] = []
-    failed: set[str] = set()  # declarations already reported: no second error where they are used
-
-    def bad(lineno: int, message: str) -> None:
-        problems.append(Problem(message, source, lineno))
-
     for lineno, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -101,6 +93,35 @@ def parse_dsl(text: str, source: str | None = None) -> Design:
         if "->" in _strip_quoted(line):
             edge_lines.append((lineno, line))
             continue
+        reader.declare(lineno, line)
+    for lineno, line in edge_lines:
+        reader.connect(lineno, line)
+    return reader.design()
+
+
+class _DslReader:
+    """The state of one parse: the components and connections read so far and the problems found."""
+
+    def __init__(self, source: str | None) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+        self.nodes = LocatedList()
+        self.nodes.pos = (1, 1)
+        self.edges = LocatedList()
+        self.edges.pos = (1, 1)
+        self.declared: dict[str, int] = {}
+        self.failed: set[str] = set()  # declarations already reported: no second error where they are used
+
+    def bad(self, lineno: int, message: str) -> None:
+        self.problems.append(Problem(message, self.source, lineno))
+
+    def _add_node(self, node: LocatedDict, lineno: int) -> None:
+        self.declared[node["id"]] = lineno
+        self.nodes.append(node)
+        self.nodes.item_pos.append((lineno, 1))
+
+    def declare(self, lineno: int, line: str) -> None:
+        """A component line: `id: kind ...`, or a lone kind name."""
         m = re.match(r"^([^\s:]+)\s*:\s*(.*)$", line)
         if not m and catalog.lookup(line) and ID_RE.match(line):
             m = re.match(r"^(.*)()$", line)   # a lone kind name: a component of that kind
@@ -108,68 +129,75 @@ def parse_dsl(text: str, source: str | None = None) -> Design:
         else:
             rest_kind = None
         if not m:
-            bad(lineno, f"cannot read '{_short(line)}': write `id: kind` for a component or `a -> b` "
-                        "for a connection")
-            continue
+            self.bad(lineno, f"cannot read '{_short(line)}': write `id: kind` for a component or `a -> b` "
+                             "for a connection")
+            return
         node_id, rest = m.group(1), rest_kind or m.group(2)
         if not ID_RE.match(node_id):
-            bad(lineno, f"component id '{node_id}' is invalid: use letters, digits, '_' or '-'")
-            continue
-        if node_id in declared:
-            bad(lineno, f"component '{node_id}' is declared twice (first on line {declared[node_id]})")
-            continue
-        node = _parse_node_line(node_id, rest, lineno, bad)
+            self.bad(lineno, f"component id '{node_id}' is invalid: use letters, digits, '_' or '-'")
+            return
+        if node_id in self.declared:
+            self.bad(lineno, f"component '{node_id}' is declared twice (first on line {self.declared[node_id]})")
+            return
+        node = _parse_node_line(node_id, rest, lineno, self.bad)
         if node is None:
-            failed.add(node_id)
-            continue
-        declared[node_id] = lineno
-        nodes.append(node)
-        nodes.item_pos.append((lineno, 1))
+            self.failed.add(node_id)
+            return
+        self._add_node(node, lineno)
 
-    edges = LocatedList()
-    edges.pos = (1, 1)
-    for lineno, line in edge_lines:
+    def connect(self, lineno: int, line: str) -> None:
+        """A connection line: `a -> b -> c ["label"]`."""
         if re.search(r"[^\s:]:(\s|$)", _strip_quoted(line)):
-            bad(lineno, f"cannot read connection '{_short(line)}': declare components on their own line "
-                        "(`model: model_server x3`), then connect them (`scoring -> model`)")
-            continue
+            self.bad(lineno, f"cannot read connection '{_short(line)}': declare components on their own line "
+                             "(`model: model_server x3`), then connect them (`scoring -> model`)")
+            return
         parts = _split_arrows(line)
         label = None
         if parts and _unquote(parts[-1]) is not None:
             label = _unquote(parts.pop())
         if len(parts) < 3 or len(parts) % 2 == 0:
-            bad(lineno, f"cannot read connection '{_short(line)}': write `a -> b` (or -async->, "
-                        "-fallback->, -replication->)")
-            continue
+            self.bad(lineno, f"cannot read connection '{_short(line)}': write `a -> b` (or -async->, "
+                             "-fallback->, -replication->)")
+            return
+        arrows_ok = self._check_arrows(lineno, parts[1::2])
+        ends_ok = self._resolve_ends(lineno, parts[0::2])
+        if arrows_ok and ends_ok:
+            self._add_edges(lineno, parts, label)
+
+    def _check_arrows(self, lineno: int, arrows: list[str]) -> bool:
         ok = True
-        for arrow in parts[1::2]:
+        for arrow in arrows:
             if not _ARROW.match(arrow):
-                bad(lineno, f"unknown arrow '{arrow}': use ->, " + ", ".join(f"-{k}->" for k in EDGE_KINDS))
+                self.bad(lineno, f"unknown arrow '{arrow}': use ->, " + ", ".join(f"-{k}->" for k in EDGE_KINDS))
                 ok = False
-        for node_id in parts[0::2]:
-            if node_id in declared:
+        return ok
+
+    def _resolve_ends(self, lineno: int, ids: list[str]) -> bool:
+        """Every id of a connection is declared, or is a kind that becomes a component of that kind."""
+        ok = True
+        for node_id in ids:
+            if node_id in self.declared:
                 continue
-            if node_id in failed:
+            if node_id in self.failed:
                 ok = False
                 continue
             if not ID_RE.match(node_id):
-                bad(lineno, f"'{node_id}' is not a valid component id")
+                self.bad(lineno, f"'{node_id}' is not a valid component id")
                 ok = False
                 continue
             kind = catalog.lookup(node_id)
             if kind is None:
                 near = catalog.suggest(node_id)
                 hint = f" (or did you mean the kind {', '.join(near)}?)" if near else ""
-                bad(lineno, f"'{node_id}' is not declared: add a line `{node_id}: <kind>`{hint}")
+                self.bad(lineno, f"'{node_id}' is not declared: add a line `{node_id}: <kind>`{hint}")
                 ok = False
                 continue
             node = LocatedDict(id=node_id, kind=node_id)
             node.pos = (lineno, 1)
-            declared[node_id] = lineno
-            nodes.append(node)
-            nodes.item_pos.append((lineno, 1))
-        if not ok:
-            continue
+            self._add_node(node, lineno)
+        return ok
+
+    def _add_edges(self, lineno: int, parts: list[str], label: str | None) -> None:
         for k in range(0, len(parts) - 2, 2):
             arrow_kind = _ARROW.match(parts[k + 1])
             edge = LocatedDict({"from": parts[k], "to": parts[k + 2]})
@@ -178,19 +206,22 @@ def parse_dsl(text: str, source: str | None = None) -> Design:
             if label:
                 edge["label"] = label
             edge.pos = (lineno, 1)
-            edges.append(edge)
-            edges.item_pos.append((lineno, 1))
+            self.edges.append(edge)
+            self.edges.item_pos.append((lineno, 1))
 
-    data = LocatedDict(nodes=nodes, edges=edges)
-    data.pos = (1, 1)
-    data.key_pos = {"nodes": (1, 1), "edges": (1, 1)}
-    try:
-        design = parse_design(data, source)
-    except DesignError as exc:
-        problems.extend(exc.problems)
-    if problems:
-        raise DesignError(sorted(problems, key=lambda p: p.line or 0))
-    return design
+    def design(self) -> Design:
+        """The design read, checked by parse_design; DesignError lists every problem by line."""
+        data = LocatedDict(nodes=self.nodes, edges=self.edges)
+        data.pos = (1, 1)
+        data.key_pos = {"nodes": (1, 1), "edges": (1, 1)}
+        problems = list(self.problems)
+        try:
+            design = parse_design(data, self.source)
+        except DesignError as exc:
+            problems.extend(exc.problems)
+        if problems:
+            raise DesignError(sorted(problems, key=lambda p: p.line or 0))
+        return design
 
 
 def _strip_quoted(line: str) -> str:
