@@ -10,6 +10,7 @@ Every error is shown with st.error: a broken design never produces a traceback.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -113,28 +114,19 @@ def heat_design(design: Design, result: SimulationResult) -> Design:
     return shown
 
 
-def simulate_panel(design: Design, scenario, *, key: str) -> None:
-    """Draw the panel for ``design`` under ``scenario``'s traffic; widget keys start with ``key``."""
-    spec = scenario.spec
-    if design is None or not design.nodes:
-        st.caption("Add components and arrows first: the simulation pushes the scenario's traffic through them.")
-        return
-    peak = float(spec.scale.peak_rps)
-    traffic = getattr(spec, "traffic", None)
-    rates = dict(traffic.entries) if traffic else None
-    ids = [n.id for n in design.nodes]
-    zones = _zones(design)
-    _keep_valid(f"{key}-fail", ids, many=True)
-    _keep_valid(f"{key}-zone", zones, many=False)
+@dataclass(frozen=True)
+class _Controls:
+    """What the user chose above the figures: how much traffic, what fails, whether to look for SPOFs."""
+    load: float
+    failed: list[str]
+    flush: bool
+    model_down: bool
+    zone: str | None          # the lost zone, None when no zone is lost
+    find_spofs: bool
 
-    top = st.columns([3, 2])
-    load = top[0].slider("Traffic (x the scenario's peak)", min_value=0.5, max_value=10.0, value=1.0, step=0.5,
-                         format="%.1fx", key=f"{key}-load",
-                         help=f"1x is the scenario's peak, {peak:,.0f} req/s"
-                              + (" (plus the traffic profile's per-source rates)" if rates else "")
-                              + "; slide right for a traffic spike.")
-    failed = top[1].multiselect("What if these die?", ids, key=f"{key}-fail", placeholder="Pick nodes to fail",
-                                help="A failed node serves nothing; fallbacks take over where you drew them.")
+
+def _chaos_toggles(zones: list[str], *, key: str) -> tuple[bool, bool, str | None]:
+    """The row of chaos toggles: cache flush, primary model down, zone lost (and which zone)."""
     toggles = st.columns(4)
     flush = toggles[0].toggle("Cache flush", key=f"{key}-flush", help="Every cache and CDN hit rate drops to 0.")
     model_down = toggles[1].toggle("Primary model down", key=f"{key}-model",
@@ -147,25 +139,55 @@ def simulate_panel(design: Design, scenario, *, key: str) -> None:
     if zones:
         zone = toggles[3].selectbox("Zone", zones, key=f"{key}-zone", label_visibility="collapsed",
                                     disabled=not zone_on)
+    return flush, model_down, zone if zone_on else None
+
+
+def _controls(design: Design, peak: float, per_source: bool, *, key: str) -> _Controls:
+    """The load slider, the "what if these die" picker, the chaos toggles and the SPOF search switch."""
+    ids = [n.id for n in design.nodes]
+    zones = _zones(design)
+    _keep_valid(f"{key}-fail", ids, many=True)
+    _keep_valid(f"{key}-zone", zones, many=False)
+
+    top = st.columns([3, 2])
+    load = top[0].slider("Traffic (x the scenario's peak)", min_value=0.5, max_value=10.0, value=1.0, step=0.5,
+                         format="%.1fx", key=f"{key}-load",
+                         help=f"1x is the scenario's peak, {peak:,.0f} req/s"
+                              + (" (plus the traffic profile's per-source rates)" if per_source else "")
+                              + "; slide right for a traffic spike.")
+    failed = top[1].multiselect("What if these die?", ids, key=f"{key}-fail", placeholder="Pick nodes to fail",
+                                help="A failed node serves nothing; fallbacks take over where you drew them.")
+    flush, model_down, zone = _chaos_toggles(zones, key=key)
     big = len(design.nodes) > DRILLS_BY_DEFAULT
     find_spofs = st.checkbox("Find all single points of failure", value=not big, key=f"{key}-spofs",
                              help="Runs one what-if per node (one replica lost, or the node lost). "
                                   + ("Off by default: this design is large." if big else ""))
+    return _Controls(load=load, failed=failed, flush=flush, model_down=model_down, zone=zone,
+                     find_spofs=find_spofs)
 
+
+def _run(design: Design, peak: float, rates: dict[str, float] | None,
+         controls: _Controls) -> tuple[SimulationResult, SimulationResult | None] | None:
+    """The simulation under the chosen conditions and, when they differ from the plain peak, the plain peak
+    too (for the changes); None after showing the error when the design cannot be simulated."""
     try:
-        chaos = Chaos(cache_flush=flush, primary_model_down=model_down, zone_lost=zone if zone_on else None)
+        chaos = Chaos(cache_flush=controls.flush, primary_model_down=controls.model_down, zone_lost=controls.zone)
         with st.spinner("Simulating..."):
-            result = simulate(design, peak, load=load, failed=failed, chaos=chaos, drills=find_spofs,
-                              entry_rates=rates)
-            perturbed = load != 1.0 or failed or chaos.active()
+            result = simulate(design, peak, load=controls.load, failed=controls.failed, chaos=chaos,
+                              drills=controls.find_spofs, entry_rates=rates)
+            perturbed = controls.load != 1.0 or controls.failed or chaos.active()
             base = simulate(design, peak, drills=False, entry_rates=rates) if perturbed else None
     except SimulatorError as exc:
         st.error(f"The simulation cannot run on this design: {exc}")
-        return
+        return None
     except Exception as exc:  # never a traceback on the page
         st.error(f"The simulation failed ({type(exc).__name__}): {exc}")
-        return
+        return None
+    return result, base
 
+
+def _conditions(result: SimulationResult) -> None:
+    """One line saying what was simulated: the offered traffic, the chaos, the failed nodes."""
     if not result.entries:
         st.warning("No traffic enters the design: add a client (or sensor) node that calls the rest.")
     how = f"{result.offered_rps:,.0f} req/s offered at {', '.join(result.entries) or 'no entry'}"
@@ -175,32 +197,39 @@ def simulate_panel(design: Design, scenario, *, key: str) -> None:
         how += f" · failed: {', '.join(result.failed)}"
     st.caption(how)
 
+
+def _delta(now: float, then: float | None, scale: float, unit: str, digits: int = 1) -> str | None:
+    """The change from the plain peak as a metric delta; None when there is no plain peak or no change."""
+    if then is None or abs(now - then) < 1e-9:
+        return None
+    change = (now - then) * scale
+    if unit == "$":
+        return f"{'+' if change > 0 else '-'}${abs(change):,.0f}"
+    return f"{change:+,.{digits}f}{unit}"
+
+
+def _figures(result: SimulationResult, base: SimulationResult | None) -> None:
+    """The headline figures with their change from the plain peak."""
     cols = st.columns(5)
-
-    def delta(now: float, then: float, scale: float, unit: str, digits: int = 1) -> str | None:
-        if base is None or abs(now - then) < 1e-9:
-            return None
-        change = (now - then) * scale
-        if unit == "$":
-            return f"{'+' if change > 0 else '-'}${abs(change):,.0f}"
-        return f"{change:+,.{digits}f}{unit}"
-
     cols[0].metric("Served share", _pct(result.served_share, 1),
-                   delta(result.served_share, base.served_share if base else 0, 100, " pts"),
+                   _delta(result.served_share, base.served_share if base else None, 100, " pts"),
                    help="Share of the offered requests that get an answer.")
     cols[1].metric("Max utilisation", _pct(result.max_utilization),
-                   delta(result.max_utilization, base.max_utilization if base else 0, 100, " pts", 0),
+                   _delta(result.max_utilization, base.max_utilization if base else None, 100, " pts", 0),
                    delta_color="inverse", help="The busiest live node: load / (capacity x replicas).")
     cols[2].metric("p50 latency", _ms(result.latency_ms["p50"]),
-                   delta(result.latency_ms["p50"], base.latency_ms["p50"] if base else 0, 1, " ms", 0),
+                   _delta(result.latency_ms["p50"], base.latency_ms["p50"] if base else None, 1, " ms", 0),
                    delta_color="inverse", help=" → ".join(result.critical_path) or None)
     cols[3].metric("p99 latency", _ms(result.latency_ms["p99"]),
-                   delta(result.latency_ms["p99"], base.latency_ms["p99"] if base else 0, 1, " ms", 0),
+                   _delta(result.latency_ms["p99"], base.latency_ms["p99"] if base else None, 1, " ms", 0),
                    delta_color="inverse", help="About 3x the slowest path that at least 1 % of requests take.")
     cols[4].metric("Monthly cost", _money(result.monthly_cost),
-                   delta(result.monthly_cost, base.monthly_cost if base else 0, 1, "$"),
+                   _delta(result.monthly_cost, base.monthly_cost if base else None, 1, "$"),
                    delta_color="inverse", help="Replica-hours x cost per hour x 730 h, autoscaled replicas included.")
 
+
+def _diagram(design: Design, result: SimulationResult) -> None:
+    """The design coloured by utilisation, failed nodes dashed, single points of failure outlined."""
     heat = {nid: n.utilization for nid, n in result.nodes.items() if n.capacity is not None and not n.failed}
     st.graphviz_chart(to_dot(heat_design(design, result), heat=heat, missing=result.failed,
                              highlight=result.spofs, rankdir="TB"), width="stretch")
@@ -208,6 +237,9 @@ def simulate_panel(design: Design, scenario, *, key: str) -> None:
                "grey: not capacity-checked (sources, offline and human steps). Dashed: failed. "
                "Red outline: single point of failure.")
 
+
+def _node_tables(result: SimulationResult, find_spofs: bool, *, key: str) -> None:
+    """The table of bottlenecks and single points of failure (or the all-clear), every node on demand, notes."""
     rows = issue_rows(result)
     if rows:
         st.markdown("**Bottlenecks and single points of failure**")
@@ -220,3 +252,23 @@ def simulate_panel(design: Design, scenario, *, key: str) -> None:
         st.dataframe(node_rows(result), hide_index=True, width="stretch")
     if result.notes:
         st.caption("\n".join(f"- {note}" for note in result.notes))
+
+
+def simulate_panel(design: Design, scenario, *, key: str) -> None:
+    """Draw the panel for ``design`` under ``scenario``'s traffic; widget keys start with ``key``."""
+    spec = scenario.spec
+    if design is None or not design.nodes:
+        st.caption("Add components and arrows first: the simulation pushes the scenario's traffic through them.")
+        return
+    peak = float(spec.scale.peak_rps)
+    traffic = getattr(spec, "traffic", None)
+    rates = dict(traffic.entries) if traffic else None
+    controls = _controls(design, peak, bool(rates), key=key)
+    ran = _run(design, peak, rates, controls)
+    if ran is None:
+        return
+    result, base = ran
+    _conditions(result)
+    _figures(result, base)
+    _diagram(design, result)
+    _node_tables(result, controls.find_spofs, key=key)
