@@ -67,9 +67,6 @@ def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "can
                          hide_watermark=True, min_zoom=0.3)
     if new is None or not hasattr(new, "nodes"):   # outside a browser (tests) the component returns nothing
         return CanvasEdit()
-    if any((n.data or {}).get("v", version) != version for n in new.nodes):
-        # computed in the browser from an older state than the one just sent: not an edit
-        return CanvasEdit(None, None)
     if new.timestamp in (ss.get(built_key), ss.get(seen_key)):
         # the state Python sent, or a browser value already applied (the component repeats its last
         # value on every rerun): not a new edit. Compared by identity, not by clock, so a browser
@@ -80,6 +77,14 @@ def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "can
     # back, one more full rerun) whenever its args carry a timestamp >= its own last one, so
     # echoing the browser's own state back made every rerun cost one or two extra reruns.
     nodes = [{"id": n.id, "x": n.position.get("x", 0.0), "y": n.position.get("y", 0.0)} for n in new.nodes]
+    if any((n.data or {}).get("v", version) != version for n in new.nodes):
+        # Computed in the browser from an older state than the one just sent (a drag whose rerun was
+        # cut short by another edit): its arrows are not an edit, but where the candidate put the
+        # components still is, so a move is never lost. Positions cannot wipe anything.
+        moved_only, layout, _ = from_canvas(design, nodes, [])
+        if all(design.layout.get(k) == v for k, v in layout.items()):
+            return CanvasEdit(None, None)
+        return CanvasEdit(moved_only, None)
     edges = [{"source": e.source, "target": e.target} for e in new.edges]
     edited, layout, messages = from_canvas(design, nodes, edges)
     added = len(edited.edges) != len(design.edges)
