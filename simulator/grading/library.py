@@ -19,13 +19,13 @@ from simulator.model.design import load_design_text
 from simulator.model.scenario import (
     PeakTraffic,
     Scenario,
-    _positions,
-    _problem,
-    _reference_scenario_problem,
     content_digest,
+    key_positions,
     load_scenario,
     parse_scenario,
+    reference_scenario_problem,
 )
+from simulator.model.validation import located
 from simulator.model.yamlio import load_file, load_mapping, locate
 from simulator.paths import RUBRICS_DIR, SCENARIOS_DIR
 from simulator.suggest import did_you_mean
@@ -175,15 +175,15 @@ def check_texts(scenario_text: str, rubric_text: str, reference_text: str, *,
     if spec is not None:
         expected = f"reference/{spec.id}.yaml"
         if spec.reference_design != expected:
-            problems.append(_problem(scen_data, scen_src, ("reference_design",),
+            problems.append(located(scen_data, scen_src, ("reference_design",),
                                      f"reference_design is '{spec.reference_design}', but the reference design is "
                                      f"saved as {expected}; set reference_design: {expected}"))
         if reference is not None:
-            mismatch = _reference_scenario_problem(scen_data, scen_src, reference, spec.id)
+            mismatch = reference_scenario_problem(scen_data, scen_src, reference, spec.id)
             if mismatch:
                 problems.append(mismatch)
         if rubric is not None and rubric.scenario != spec.id:
-            problems.append(_problem(rub_data, rub_src, ("scenario",),
+            problems.append(located(rub_data, rub_src, ("scenario",),
                                      f"the rubric is for scenario '{rubric.scenario}', but the scenario's id is "
                                      f"'{spec.id}'; set scenario: {spec.id}"))
     if rubric is not None:
@@ -191,7 +191,7 @@ def check_texts(scenario_text: str, rubric_text: str, reference_text: str, *,
     scenario = None
     if spec is not None and reference is not None:
         scenario = Scenario(spec, scen_src, reference, content_digest(scenario_text, reference_text),
-                            _positions(scen_data))
+                            key_positions(scen_data))
         if rubric is not None and rubric.scenario == spec.id:
             problems.extend(reference_problems(scenario, rubric))
     return problems, scenario, rubric

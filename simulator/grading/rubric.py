@@ -19,6 +19,7 @@ from simulator.errors import DesignError, Problem, RubricError
 from simulator.model.design import Design, parse_design
 from simulator.model.notation import parse_dsl
 from simulator.model.scenario import PeakTraffic
+from simulator.model.validation import located
 from simulator.model.yamlio import load_mapping, locate, read_text_file
 from simulator.rules.context import Context
 from simulator.rules.feasibility import never_passes
@@ -124,11 +125,6 @@ def _message(err: dict) -> str:
     return f"'{loc}': {msg}"
 
 
-def _loc_problems(data: Any, source: str | None, loc: tuple, message: str) -> Problem:
-    pos = locate(data, loc)
-    return Problem(message, source, pos[0] if pos else None, pos[1] if pos else None)
-
-
 def parse_rubric(data: Any, source: str | None = None) -> Rubric:
     """Validate rubric data; RubricError lists every problem with its line."""
     if not isinstance(data, dict):
@@ -159,7 +155,7 @@ class _RubricReader:
         self.categories: dict[str, Any] = data["categories"] if isinstance(data.get("categories"), dict) else {}
 
     def bad(self, loc: tuple, message: str) -> None:
-        self.problems.append(_loc_problems(self.data, self.source, loc, message))
+        self.problems.append(located(self.data, self.source, loc, message))
 
     def validate(self) -> RubricSpec | None:
         """The validated spec, or None once its field problems are reported."""
@@ -459,23 +455,6 @@ def evaluate(design: Design, rubric: Rubric, traffic: PeakTraffic | None) -> Rep
     return Report(rubric.scenario, overall, categories, results, errors, rubric.digest)
 
 
-def fixture_problems(rubric: Rubric, traffic: PeakTraffic | None) -> list[Problem]:
-    """Every fixture that does not behave as declared, at the scenario's traffic."""
-    out: list[Problem] = []
-    for check in rubric.checks:
-        for key, designs, want in (("pass", check.passing, True), ("fail", check.failing, False)):
-            lines = check.fixture_lines.get(key, [])
-            for k, design in enumerate(designs):
-                r = run_check(check, design, traffic)
-                if r.passed != want:
-                    verb = "fails" if want else "passes"
-                    line = lines[k] if k < len(lines) else check.line
-                    cols = check.fixture_columns.get(key, [])
-                    out.append(Problem(f"check '{check.id}': {key} fixture #{k + 1} {verb} it: {r.evidence}",
-                                       rubric.source, line, cols[k] if k < len(cols) else None))
-    return out
-
-
 @dataclass
 class FixtureOutcome:
     check: str
@@ -485,6 +464,7 @@ class FixtureOutcome:
     ok: bool             # behaves as declared
     status: str          # the check's verdict on it: pass | fail | error
     evidence: str
+    column: int | None = None
 
 
 def fixture_outcomes(rubric: Rubric, traffic: PeakTraffic | None) -> list[FixtureOutcome]:
@@ -493,8 +473,16 @@ def fixture_outcomes(rubric: Rubric, traffic: PeakTraffic | None) -> list[Fixtur
     for check in rubric.checks:
         for key, designs, want in (("pass", check.passing, True), ("fail", check.failing, False)):
             lines = check.fixture_lines.get(key, [])
+            cols = check.fixture_columns.get(key, [])
             for k, design in enumerate(designs):
                 r = run_check(check, design, traffic)
                 out.append(FixtureOutcome(check.id, key, k + 1, lines[k] if k < len(lines) else check.line,
-                                          r.passed == want, r.status, r.evidence))
+                                          r.passed == want, r.status, r.evidence, cols[k] if k < len(cols) else None))
     return out
+
+
+def fixture_problems(rubric: Rubric, traffic: PeakTraffic | None) -> list[Problem]:
+    """Every fixture that does not behave as declared, at the scenario's traffic."""
+    return [Problem(f"check '{o.check}': {o.kind} fixture #{o.index} {'fails' if o.kind == 'pass' else 'passes'} "
+                    f"it: {o.evidence}", rubric.source, o.line, o.column)
+            for o in fixture_outcomes(rubric, traffic) if not o.ok]

@@ -151,10 +151,6 @@ class PeakTraffic:
         return cls(spec.scale.peak_rps, dict(spec.traffic.entries) if spec.traffic else None)
 
 
-def _problem(data: Any, source: str | None, loc: tuple, message: str) -> Problem:
-    return located(data, source, loc, message)
-
-
 MODELINE = "# yaml-language-server:"
 
 
@@ -179,7 +175,7 @@ def parse_scenario(data: Any, source: str | None = None, file_stem: str | None =
         problems.extend(_validation_problems(exc, data, source))
     sid = data.get("id") if isinstance(data, dict) else None
     if file_stem is not None and isinstance(sid, str) and sid != file_stem:
-        problems.append(_problem(data, source, ("id",),
+        problems.append(located(data, source, ("id",),
                                  f"scenario id '{sid}' must match its file name '{file_stem}.yaml'; "
                                  f"rename the file to {sid}.yaml or set id: {file_stem}"))
     skeleton = data.get("skeleton") if isinstance(data, dict) else None
@@ -199,9 +195,9 @@ def parse_scenario(data: Any, source: str | None = None, file_stem: str | None =
     return spec
 
 
-def _reference_scenario_problem(data: Any, source: str | None, reference: Design, sid: str) -> Problem | None:
+def reference_scenario_problem(data: Any, source: str | None, reference: Design, sid: str) -> Problem | None:
     if reference.scenario and reference.scenario != sid:
-        return _problem(data, source, ("reference_design",),
+        return located(data, source, ("reference_design",),
                         f"the reference design names scenario '{reference.scenario}', but it is the reference "
                         f"of '{sid}'; set `scenario: {sid}` in it")
     return None
@@ -216,16 +212,17 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         reference = load_design(ref_path)
     except SimulatorError as exc:
-        raise ScenarioError([_problem(data, source, ("reference_design",),
+        raise ScenarioError([located(data, source, ("reference_design",),
                                       f"reference design {spec.reference_design}: {p}") for p in exc.problems]) from None
-    mismatch = _reference_scenario_problem(data, source, reference, spec.id)
+    mismatch = reference_scenario_problem(data, source, reference, spec.id)
     if mismatch:
         raise ScenarioError(mismatch)
     digest = content_digest(text, read_text_file(ref_path))
-    return Scenario(spec, source, reference, digest, _positions(data))
+    return Scenario(spec, source, reference, digest, key_positions(data))
 
 
-def _positions(data: Any) -> dict[str, tuple[int, int]]:
+def key_positions(data: Any) -> dict[str, tuple[int, int]]:
+    """Where `id:` and `reference_design:` are written (line, column), for problems found later."""
     out = {}
     for key in ("id", "reference_design"):
         pos = locate(data, (key,))
