@@ -55,11 +55,11 @@ def error_message(err: Any, model: type[BaseModel] | None = None, what: str = ""
 
 def validation_problems(exc: ValidationError, data: Any, source: str | None, *,
                         model: type[BaseModel] | None = None, what: str = "",
-                        prefix: Sequence[Any] = (), whole: Sequence[Any] = ()) -> list[Problem]:
-    """Every error of a pydantic validation as a located problem (`prefix` is where `data` sits;
-    `whole` is where to point a problem of the whole document, e.g. a cross-field rule)."""
+                        whole: Sequence[Any] = ()) -> list[Problem]:
+    """Every error of a pydantic validation as a located problem (`whole` is where to point a problem
+    of the whole document, e.g. a cross-field rule)."""
     out: list[Problem] = []
     for err in exc.errors():
-        loc = (*prefix, *(err["loc"] or whole))
+        loc = tuple(err["loc"]) or tuple(whole)
         out.append(located(data, source, loc, error_message(err, model, what)))
     return out
