@@ -10,6 +10,8 @@ scripts in ``simulator/store/migrations``, configured in code: there is no alemb
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -56,12 +58,35 @@ def normalise_url(url: str | URL) -> URL:
 # --------------------------------------------------------------------------
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode (persistent, so only the first opener does it).
+
+    The switch needs an exclusive lock and SQLite does not always call its busy
+    handler for it: processes opening a new file at once can get "database is
+    locked" at once. So the mode is read first (no lock needed) and the switch
+    is retried until the busy timeout has passed.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    delay = 0.01
+    while True:
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()
+        if mode and str(mode[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        # The busy timeout first, so switching to WAL waits instead of failing.
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")  # durable enough with WAL, much faster
     finally:
         cursor.close()
