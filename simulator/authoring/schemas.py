@@ -79,6 +79,9 @@ def _design_parts() -> tuple[dict[str, Any], dict[str, Any]]:
             "layout": {"type": ["object", "null"], "description": "canvas positions {node id: [x, y]}; never graded",
                        "additionalProperties": {"type": "array", "items": {"type": "number"},
                                                 "minItems": 2, "maxItems": 2}},
+            "rating": {"type": ["object", "null"],
+                       "description": "an interviewer's rating of this design for `calibrate` "
+                                      "({overall: 0-100, categories: {id: 0-100}}); never graded"},
         },
         "additionalProperties": False,
     }

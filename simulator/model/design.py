@@ -25,7 +25,7 @@ EDGE_KINDS = ("sync", "async", "fallback", "replication")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NODE_FIELDS = ("id", "kind", "label", "replicas", "autoscale")
 EDGE_FIELDS = ("from", "to", "kind", "label")
-TOP_FIELDS = ("scenario", "nodes", "edges", "layout")
+TOP_FIELDS = ("scenario", "nodes", "edges", "layout", "rating")
 
 
 @dataclass
