@@ -12,4 +12,5 @@ MAX_NODES = 5_000               # components in one design
 MAX_EDGES = 20_000              # connections in one design
 MAX_LABEL = 200                 # characters of a component or connection label
 MAX_REPLICAS = 100_000          # replicas of one component
+MAX_ROLES = 12                  # roles declared on one component
 MAX_NOTATION_LINES = 20_000     # lines of the text notation

@@ -29,6 +29,15 @@ class Kind:
     hit_rate: float | None = None      # caches and CDNs only
     extra: dict = field(default_factory=dict)
 
+    @property
+    def managed(self) -> bool:
+        """Bought as a managed, highly available, elastic service unless the design sizes it."""
+        return self.name in MANAGED_KINDS
+
+
+# Kinds a team rents as a managed service (API gateway, load balancer, CDN, managed streams and queues,
+# object storage): highly available and elastic unless the design gives them explicit replicas.
+MANAGED_KINDS = frozenset({"api_gateway", "load_balancer", "cdn", "stream", "queue", "object_store"})
 
 GROUPS = (
     "Clients and edge",

@@ -16,14 +16,15 @@ import networkx as nx
 import yaml
 
 from simulator.errors import DesignError, InputError, Problem
-from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS
+from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS, MAX_ROLES
 from simulator.model import catalog
+from simulator.model.roles import lookup_role, unknown_role_message
 from simulator.model.yamlio import load_mapping, locate, read_text_file
 from simulator.suggest import nearest
 
 EDGE_KINDS = ("sync", "async", "fallback", "replication")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-NODE_FIELDS = ("id", "kind", "label", "replicas", "autoscale")
+NODE_FIELDS = ("id", "kind", "label", "replicas", "autoscale", "roles")
 EDGE_FIELDS = ("from", "to", "kind", "label")
 TOP_FIELDS = ("scenario", "nodes", "edges", "layout", "rating")
 
@@ -37,19 +38,40 @@ class Node:
     autoscale: bool = False
     written_kind: str | None = None  # the alias as written (``redis``), kept for round trips
     extra: dict[str, Any] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()      # roles declared in the ``roles`` property (canonical names)
+    replicas_given: bool = False     # 'replicas' was written (even as 1): a managed service is then as drawn
 
     @property
     def display(self) -> str:
         return self.label or self.id
 
+    @property
+    def managed(self) -> bool:
+        """A managed, highly available and elastic service (gateway, load balancer, CDN, stream, queue,
+        object store) the candidate did not size: one box on a whiteboard is not one machine."""
+        kind = catalog.KINDS.get(self.kind)
+        return bool(kind and kind.managed) and not self.replicas_given and not self.autoscale
+
+    @property
+    def redundant(self) -> bool:
+        """Losing one machine does not lose this component: replicas, autoscaling or a managed service."""
+        return self.replicas >= 2 or self.autoscale or self.managed
+
+    @property
+    def elastic(self) -> bool:
+        """The component grows with its load: it autoscales, or it is a managed service."""
+        return self.autoscale or self.managed
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "kind": self.written_kind or self.kind}
         if self.label:
             out["label"] = self.label
-        if self.replicas != 1:
+        if self.replicas != 1 or self.replicas_given:
             out["replicas"] = self.replicas
         if self.autoscale:
             out["autoscale"] = True
+        if self.roles:
+            out["roles"] = list(self.roles)
         out.update(self.extra)
         return out
 
@@ -140,8 +162,8 @@ class Design:
 
     def copy(self) -> Design:
         return Design(
-            nodes=[Node(n.id, n.kind, n.label, n.replicas, n.autoscale, n.written_kind, dict(n.extra))
-                   for n in self.nodes],
+            nodes=[Node(n.id, n.kind, n.label, n.replicas, n.autoscale, n.written_kind, dict(n.extra),
+                        n.roles, n.replicas_given) for n in self.nodes],
             edges=[Edge(e.source, e.target, e.kind, e.label) for e in self.edges],
             scenario=self.scenario,
             layout=dict(self.layout),
@@ -150,7 +172,8 @@ class Design:
     def fingerprint(self) -> tuple:
         """What matters for grading, independent of order: equal designs grade equal."""
         return (
-            tuple(sorted((n.id, n.kind, n.replicas, n.autoscale) for n in self.nodes)),
+            tuple(sorted((n.id, n.kind, n.replicas, n.autoscale, n.label or "", n.roles, n.replicas_given)
+                         for n in self.nodes)),
             tuple(sorted((e.source, e.target, e.kind) for e in self.edges)),
         )
 
@@ -312,15 +335,38 @@ def _parse_node(raw: Any, i: int, bad, warn) -> Node | None:
     autoscale_ok = isinstance(autoscale, bool)
     if not autoscale_ok:
         bad(f"node '{name}': 'autoscale' must be true or false, not {autoscale!r}", *where, "autoscale")
+    roles, roles_ok = _node_roles(raw.get("roles"), name, where, bad)
     extra = {k: v for k, v in raw.items() if k not in NODE_FIELDS}
     extra_ok = _check_extra(extra, name, where, bad, warn)
-    ok = id_ok and kind is not None and label_ok and replicas_ok and autoscale_ok and extra_ok
+    ok = id_ok and kind is not None and label_ok and replicas_ok and autoscale_ok and extra_ok and roles_ok
     if not ok or not isinstance(node_id, str) or kind is None:
         return None
     # keep the alias as written (redis, gpt-4) for round trips, in the catalog's normal form
     normal = catalog.normal_form(str(kind_text))
     written = normal if normal != kind else None
-    return Node(node_id, kind, label or None, replicas, autoscale, written, _plain(extra))
+    return Node(node_id, kind, label or None, replicas, autoscale, written, _plain(extra), roles,
+                "replicas" in raw)
+
+
+def _node_roles(value: Any, name: str, where: tuple, bad) -> tuple[tuple[str, ...], bool]:
+    """Declared roles (a list, or text separated by commas) in canonical form, and whether all are known."""
+    if value is None:
+        return (), True
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or len(items) > MAX_ROLES:
+        bad(f"node '{name}': 'roles' must be a list of at most {MAX_ROLES} role names, like "
+            "[feature_store, cache]", *where, "roles")
+        return (), False
+    out: list[str] = []
+    ok = True
+    for item in items:
+        role = lookup_role(item.strip()) if isinstance(item, str) else None
+        if role is None:
+            bad(f"node '{name}': {unknown_role_message(str(item).strip())}", *where, "roles")
+            ok = False
+        elif role not in out:
+            out.append(role)
+    return tuple(out), ok
 
 
 def _check_node_id(node_id: Any, i: int, bad) -> bool:

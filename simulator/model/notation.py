@@ -313,12 +313,14 @@ def to_dsl(design: Design) -> str:
     for n in design.nodes:
         written = n.written_kind if n.written_kind and re.match(r"^[\w.+-]+$", n.written_kind) else None
         parts = [f"{n.id}: {written or n.kind}"]
-        if n.replicas != 1:
+        if n.replicas != 1 or n.replicas_given:
             parts.append(f"x{n.replicas}")
         if n.autoscale:
             parts.append("autoscale")
         if n.label:
             parts.append(_quote(n.label))
+        if n.roles:
+            parts.append("roles=" + ",".join(n.roles))
         for key, value in n.extra.items():
             name = key if re.match(r"^[A-Za-z_][\w.-]*$", key) else _quote(key)
             parts.append(f"{name}={_fmt_value(value)}")

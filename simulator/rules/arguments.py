@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
-from simulator.model import catalog
+from simulator.model.roles import lookup_role, unknown_role_message
 from simulator.model.design import EDGE_KINDS
 from simulator.rules.context import Context, Outcome
 
@@ -15,14 +15,14 @@ def _kind_list(value: Any) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise ValueError("expected a kind or a non-empty list of kinds")
+        raise ValueError("expected a role (a kind or alias) or a non-empty list of them")
     out: list[str] = []
     for item in value:
         if not isinstance(item, str):
             raise ValueError(f"expected kind names, got {item!r}")
-        kind = catalog.lookup(item)
+        kind = lookup_role(item)
         if kind is None:
-            raise ValueError(catalog.unknown_kind_message(item))
+            raise ValueError(unknown_role_message(item))
         if kind not in out:
             out.append(kind)
     return out

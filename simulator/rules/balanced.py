@@ -24,7 +24,7 @@ class Balanced(Arguments):
             return Outcome(False, f"no replicated or autoscaled {kinds_text(self.kind)} node to balance")
         fronts = set(self.by)
         pred = ctx.adj(reverse=True)
-        bare = [n for n in nodes if not any(ctx.kind[p] in fronts for p in pred[n])]
+        bare = [n for n in nodes if not any(ctx.has(p, fronts) for p in pred[n])]
         if self.quantifier == "some" and len(bare) < len(nodes):
             done = [n for n in nodes if n not in bare]
             return Outcome(True, f"{kinds_text(self.by)} in front of {id_list(done)}", done)

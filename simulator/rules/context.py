@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from simulator.model.design import Design
+from simulator.model.roles import node_roles
 from simulator.rules.walks import bfs
 
 
@@ -36,10 +37,15 @@ class Context:
         self.kind = {n.id: n.kind for n in design.nodes}
         self.replicas = {n.id: n.replicas for n in design.nodes}
         self.autoscale = {n.id: n.autoscale for n in design.nodes}
+        self.redundant = {n.id: n.redundant for n in design.nodes}
+        self.elastic = {n.id: n.elastic for n in design.nodes}
         self.order = {n.id: i for i, n in enumerate(design.nodes)}
-        self._by_kind: dict[str, list[str]] = {}
+        self.role_sets = {n.id: node_roles(n.kind, n.label, n.id, n.roles) for n in design.nodes}
+        self.roles = {nid: rs.roles for nid, rs in self.role_sets.items()}
+        self._by_role: dict[str, list[str]] = {}
         for n in design.nodes:
-            self._by_kind.setdefault(n.kind, []).append(n.id)
+            for role in self.roles[n.id]:
+                self._by_role.setdefault(role, []).append(n.id)
         self.edges = [(e.source, e.target, e.kind) for e in design.edges]
         self.edge_kind = {(u, v): k for u, v, k in self.edges}
         self._adj: dict[tuple, dict[str, list[str]]] = {}
@@ -52,11 +58,20 @@ class Context:
             self._graph = self.design.to_graph()
         return self._graph
 
-    def of(self, kinds: Iterable[str]) -> list[str]:
-        out: list[str] = []
-        for k in kinds:
-            out.extend(self._by_kind.get(k, ()))
+    def of(self, roles: Iterable[str]) -> list[str]:
+        """The nodes that have any of these roles (a kind is a role), in design order."""
+        out: set[str] = set()
+        for r in roles:
+            out.update(self._by_role.get(r, ()))
         return sorted(out, key=self.order.__getitem__)
+
+    def has(self, node: str, roles: Iterable[str]) -> bool:
+        """Whether ``node`` has any of these roles."""
+        return not self.roles[node].isdisjoint(roles)
+
+    def why(self, node: str, role: str) -> str:
+        """What gave ``node`` this role: ``kind``, ``roles property`` or ``label "..."``."""
+        return self.role_sets[node].reasons.get(role, "")
 
     def adj(self, edge_kinds: Iterable[str] | None = None, reverse: bool = False) -> dict[str, list[str]]:
         """Successor (or predecessor) lists over the edges of the given kinds (all kinds when None)."""

@@ -24,7 +24,7 @@ class Fallback(Arguments):
         fallback_edges = [(u, v) for u, v, k in ctx.edges if k == "fallback"]
         if self.alternatives:
             allowed = set(self.alternatives)
-            fallback_edges = [(u, v) for u, v in fallback_edges if ctx.kind[v] in allowed]
+            fallback_edges = [(u, v) for u, v in fallback_edges if ctx.has(v, allowed)]
         fallback_edges.sort(key=lambda e: (ctx.order[e[0]], ctx.order[e[1]]))
         protected: dict[str, tuple[str, str]] = {}
         downstream_of: dict[str, dict] = {}

@@ -34,9 +34,9 @@ class Via(Arguments):
         succ = ctx.adj(self.edges)
 
         def describe(node: str) -> str:
-            if ctx.kind[node] in through:
+            if ctx.has(node, through):
                 return f"{node} ({ctx.kind[node]})"
-            called = [s for s in succ[node] if ctx.kind[s] in through]
+            called = [s for s in succ[node] if ctx.has(s, through)]
             return f"{node} consults {ctx.sort(called)[0]}"
 
         return paths_through(ctx, self.edges, ctx.of(self.source), ctx.of(self.target), self.guards(ctx),
