@@ -96,20 +96,43 @@ def test_fallback_every_lists_unprotected_models():
     assert not out.passed and out.nodes == ["b"]
 
 
-def test_lone_load_balancer_is_a_spof_and_two_replicas_are_not():
+def test_a_load_balancer_sized_as_one_box_is_a_spof_and_a_managed_one_is_not():
     rule = {"no_spof": {"from": "client", "to": "service"}}
-    out = holds(rule, "client -> load_balancer -> service")
-    assert not out.passed and out.nodes == ["load_balancer"]
-    assert holds(rule, "lb: load_balancer x2\nclient -> lb -> service").passed
+    out = holds(rule, "lb: load_balancer x1\napi: service x3\nclient -> lb -> api")
+    assert not out.passed and out.nodes == ["lb"]
+    assert holds(rule, "lb: load_balancer\napi: service x3\nclient -> lb -> api").passed   # managed: HA
+    assert holds(rule, "lb: load_balancer x2\napi: service x3\nclient -> lb -> api").passed
 
 
 def test_parallel_paths_remove_the_spof():
-    text = "a: load_balancer\nb: load_balancer\nclient -> a -> service\nclient -> b -> service"
+    text = "a: load_balancer x1\nb: load_balancer x1\napi: service x2\nclient -> a -> api\nclient -> b -> api"
     assert holds({"no_spof": {"from": "client", "to": "service"}}, text).passed
 
 
-def test_spof_endpoints_only_when_asked():
-    text = "client -> service"
+def test_a_single_replica_target_is_a_spof_unless_an_alternative_serves():
+    rule = {"no_spof": {"from": "client", "to": "model_server"}}
+    out = holds(rule, "client -> api -> model_server\napi: service x3")
+    assert not out.passed and out.nodes == ["model_server"]
+    assert holds(rule, "api: service x3\nm: model_server autoscale\nclient -> api -> m").passed
+    lite = "api: service x3\nm: model_server\nlite: model_server\nclient -> api -> m\napi -fallback-> lite"
+    assert holds(rule, lite).passed
+
+
+def test_offline_paths_second_clients_and_shadows_are_no_redundancy():
+    rule = {"no_spof": {"from": "client", "to": "model_server"}}
+    offline = ("api: service\nm: model_server x3\nclient -> api -> m\n"
+               "client -async-> stream -> trainer -> m")
+    assert holds(rule, offline).nodes == ["api"]
+    two_clients = ("web: client\napp: client\napi: service\nm: model_server x3\n"
+                   "web -> api -> m\napp -> m")
+    assert holds(rule, two_clients).nodes == ["api"]
+    shadow = ("api: service x3\nm: model_server\nsh: model_server x2 \"Shadow model\"\n"
+              "client -> api -> m\napi -> sh")
+    assert holds(rule, shadow).nodes == ["m"]
+
+
+def test_spof_sources_only_when_asked():
+    text = "c: client x1\napi: service x2\nc -> api"
     assert holds({"no_spof": {"from": "client", "to": "service"}}, text).passed
     assert not holds({"no_spof": {"from": "client", "to": "service", "include_endpoints": True}}, text).passed
 

@@ -16,44 +16,58 @@ from simulator.simulation.formatting import id_list
 
 class NoSpof(Arguments):
     op: ClassVar[str] = "no_spof"
-    summary: ClassVar[str] = ("no single node with fewer than min_replicas replicas whose loss cuts every "
-                              "path between the two kinds")
+    summary: ClassVar[str] = ("on the synchronous request path, no single node without redundancy (fewer than "
+                              "min_replicas replicas, not autoscaled, not a managed service) whose loss cuts "
+                              "a source off from every target; shadow copies do not count as targets")
     source: Kinds = Field(alias="from")
     target: Kinds = Field(alias="to")
     min_replicas: int = Field(2, ge=2)
-    include_endpoints: bool = False
+    include_endpoints: bool = Field(False, description="also count the source nodes themselves")
 
     def evaluate(self, ctx: Context) -> Outcome:
-        request_edges = ("sync", "async", "fallback")
-        succ = ctx.adj(request_edges)
+        request_edges = ("sync", "fallback")   # async, offline and replication arrows carry no request
         sources, targets, missing_side = endpoints(ctx, self.source, self.target)
         if missing_side:
             return missing_side
+        targets = [t for t in targets if "shadow" not in ctx.roles[t]] or targets
         fwd = ctx.reach(sources, request_edges)
         if not any(t in fwd for t in targets):
-            return Outcome(False, f"no path from {kinds_text(self.source)} to {kinds_text(self.target)} "
-                           "(are arrows missing or reversed?)", sources + targets)
-        # Dominators of a virtual sink, seen from a virtual source, are the nodes on every path.
-        # Only nodes on some source-to-target path matter: build the graph of those alone.
-        relevant = set(fwd) & set(ctx.reach(targets, request_edges, reverse=True))
-        work = nx.DiGraph()
-        work.add_edges_from((u, v) for u in relevant for v in succ[u] if v in relevant)
-        src, sink = ("__source__",), ("__sink__",)
-        work.add_edges_from((src, s) for s in sources if s in relevant)
-        work.add_edges_from((t, sink) for t in targets if t in relevant)
-        idom = nx.immediate_dominators(work, src)
-        cuts = []
-        node = idom.get(sink)
-        while node is not None and node != src:
-            cuts.append(node)
-            node = idom[node]
-        ends = set(sources) | set(targets)
-        spofs = [c for c in cuts if ctx.replicas[c] < self.min_replicas
-                 and (self.include_endpoints or c not in ends)]
-        spofs = ctx.sort(spofs)
+            return Outcome(False, f"no synchronous path from {kinds_text(self.source)} to "
+                           f"{kinds_text(self.target)} (are arrows missing, reversed or async?)", sources + targets)
+        cuts: set[str] = set()
+        for source in sources:
+            cuts.update(_cut_nodes(ctx, source, targets, request_edges))
+        spofs = ctx.sort(c for c in cuts if not self._redundant(ctx, c)
+                         and (self.include_endpoints or c not in sources))
         example = path_to(fwd, next(t for t in targets if t in fwd))
         if spofs:
-            return Outcome(False, f"single point(s) of failure with fewer than {self.min_replicas} replicas: "
-                           f"{id_list(spofs)} (every path {arrow(example)} depends on them)", spofs, example)
+            return Outcome(False, f"single point(s) of failure on the request path: {id_list(spofs)} "
+                           f"(one replica, no autoscaling, and every path {arrow(example)} depends on it)",
+                           spofs, example)
         return Outcome(True, f"no single point of failure between {kinds_text(self.source)} and "
                        f"{kinds_text(self.target)}", [], example)
+
+    def _redundant(self, ctx: Context, node: str) -> bool:
+        return ctx.replicas[node] >= self.min_replicas or ctx.elastic[node]
+
+
+def _cut_nodes(ctx: Context, source: str, targets: list[str], edges: tuple[str, ...]) -> list[str]:
+    """The nodes on every path from ``source`` to any target (its dominators toward a virtual sink)."""
+    fwd = ctx.reach([source], edges)
+    reached = [t for t in targets if t in fwd]
+    if not reached:
+        return []
+    relevant = set(fwd) & set(ctx.reach(targets, edges, reverse=True))
+    succ = ctx.adj(edges)
+    work = nx.DiGraph()
+    work.add_node(source)
+    work.add_edges_from((u, v) for u in relevant for v in succ[u] if v in relevant)
+    sink = ("__sink__",)
+    work.add_edges_from((t, sink) for t in reached)
+    idom = nx.immediate_dominators(work, source)
+    cuts = []
+    node = idom.get(sink)
+    while node is not None and node != source:
+        cuts.append(node)
+        node = idom[node]
+    return cuts + [source]
