@@ -238,3 +238,13 @@ def test_dir_defaults_to_tests_calibration_in_the_working_directory(tmp_path):
     result = run_cli(["calibrate"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(str(Path("tests") / "calibration" / "one.yaml"))
+
+
+def test_the_documented_rating_example_is_accepted(tmp_path):
+    doc = (ROOT / "docs" / "authoring.md").read_text()
+    section = doc.split("## Calibrating a rubric", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.yaml").write_text(example)
+    result = run_cli(["calibrate", tmp_path])
+    assert result.returncode == 0, result.stderr
+    assert "rating  55.0" in result.stdout
