@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 
 # Commands that live in their own modules register here: each has add_parser(subparsers) and
 # run(args) -> int, and claims the command names in its COMMANDS tuple.
-EXTENSION_MODULES = ("simulator.cli.history", "simulator.cli.simulate", "simulator.cli.authoring")
+EXTENSION_MODULES = ("simulator.cli.history", "simulator.cli.simulate", "simulator.cli.authoring",
+                     "simulator.cli.calibrate")
 
 
 def _extensions():
