@@ -21,7 +21,7 @@ from simulator.model.notation import parse_dsl
 from simulator.model.scenario import PeakTraffic
 from simulator.model.validation import located
 from simulator.model.yamlio import load_mapping, locate, read_text_file
-from simulator.rules.context import Context
+from simulator.rules.context import Context, Outcome
 from simulator.rules.feasibility import never_passes
 from simulator.rules.parse import Rule, parse_rule
 from simulator.suggest import did_you_mean, nearest
@@ -430,9 +430,26 @@ def run_check(check: Check, design: Design, traffic: PeakTraffic | None, ctx: Co
         return CheckResult(check.id, check.category, check.title, check.points, False, "error", 0.0,
                            f"error while evaluating this check: {type(exc).__name__}: {exc}", [], None,
                            check.hint, check.follow_up)
+    earned = float(check.points) if outcome.passed else round(check.points * min(max(outcome.credit, 0.0), 1.0), 2)
+    evidence = outcome.evidence
+    if earned and not outcome.passed:
+        evidence = f"partly there ({earned:g} of {check.points:g} points): {evidence}"
+    evidence += _role_notes(ctx or _context(design, traffic), outcome, check.rule.kinds())
     return CheckResult(check.id, check.category, check.title, check.points, outcome.passed,
-                       "pass" if outcome.passed else "fail", float(check.points) if outcome.passed else 0.0,
-                       outcome.evidence, list(outcome.nodes), outcome.path, check.hint, check.follow_up)
+                       "pass" if outcome.passed else "fail", earned,
+                       evidence, list(outcome.nodes), outcome.path, check.hint, check.follow_up)
+
+
+def _role_notes(ctx: Context, outcome: Outcome, roles: set[str]) -> str:
+    """Which word or property gave the nodes of this verdict a role the rule asks about."""
+    notes = []
+    for node in dict.fromkeys([*outcome.nodes, *(outcome.path or [])]):
+        if node not in ctx.role_sets:
+            continue
+        for role, why in ctx.role_sets[node].read_from_words().items():
+            if role in roles:
+                notes.append(f"{node} is a {role} by its {why}")
+    return f" [{'; '.join(notes)}]" if notes else ""
 
 
 def evaluate(design: Design, rubric: Rubric, traffic: PeakTraffic | None) -> Report:

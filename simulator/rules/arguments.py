@@ -6,8 +6,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
-from simulator.model.roles import lookup_role, unknown_role_message
 from simulator.model.design import EDGE_KINDS
+from simulator.model.roles import lookup_role, unknown_role_message
 from simulator.rules.context import Context, Outcome
 
 

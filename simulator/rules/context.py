@@ -15,12 +15,14 @@ from simulator.rules.walks import bfs
 
 @dataclass
 class Outcome:
-    """A rule's verdict: passed or not, the evidence in words, the node ids it concerns, an example path."""
+    """A rule's verdict: passed or not, the evidence in words, the node ids it concerns, an example path,
+    and when it failed the share of it that holds (partial credit)."""
 
     passed: bool
     evidence: str
     nodes: list[str] = field(default_factory=list)
     path: list[str] | None = None
+    credit: float = 0.0   # a failed rule's partial credit, 0-1: the share of the concept that is there
 
 
 class Context:

@@ -43,8 +43,9 @@ class Fallback(Arguments):
         covered = [t for t in need if t in protected]
         alt = f" of kind {kinds_text(self.alternatives)}" if self.alternatives else ""
         if self.quantifier == "every" and missing:
-            return Outcome(False, f"no fallback{alt} for {id_list(missing)}: add a `fallback` arrow from one of its "
-                           "callers to an alternative", missing)
+            share = f" ({len(covered)} of {len(need)} have one)" if covered else ""
+            return Outcome(False, f"no fallback{alt} for {id_list(missing)}{share}: add a `fallback` arrow from one "
+                           "of its callers to an alternative", missing, credit=len(covered) / len(need))
         if not covered:
             return Outcome(False, f"no fallback{alt} for any of {id_list(need)}", need)
         t = covered[0]

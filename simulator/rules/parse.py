@@ -9,13 +9,15 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from simulator.model import catalog
+from simulator.model.roles import known_roles
 from simulator.rules.arguments import Arguments
 from simulator.rules.context import Context, Outcome
 from simulator.rules.registry import OPERATORS
 from simulator.suggest import did_you_mean, nearest
 
 COMBINATORS = ("all", "any", "not")
+
+ROLES = frozenset(known_roles())
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Rule:
             failed = [r for r in results if not r.passed]
             if failed:
                 return Outcome(False, "; ".join(dict.fromkeys(r.evidence for r in failed)), _merge(r.nodes for r in failed),
-                               failed[0].path)
+                               failed[0].path, self._all_credit(results))
             return Outcome(True, "; ".join(r.evidence for r in results), _merge(r.nodes for r in results),
                            results[0].path if results else None)
         # any
@@ -46,14 +48,24 @@ class Rule:
         if passed:
             return Outcome(True, passed[0].evidence, passed[0].nodes, passed[0].path)
         return Outcome(False, "none of the alternatives holds: " + "; ".join(r.evidence for r in results),
-                       _merge(r.nodes for r in results), results[0].path if results else None)
+                       _merge(r.nodes for r in results), results[0].path if results else None,
+                       max((r.credit for r in results), default=0.0))
+
+    def _all_credit(self, results: list[Outcome]) -> float:
+        """Partial credit of a failed `all`: the mean credit of its parts (a part that holds counts 1).
+        A simulation part earns nothing alone: it only measures a design whose structure is there."""
+        credits = [1.0 if r.passed else r.credit for r in results]
+        simulated = [c.op == "simulate" for c in self.children]
+        if any(simulated) and not all(r.passed for r, sim in zip(results, simulated) if not sim):
+            return 0.0
+        return sum(credits) / len(credits) if credits else 0.0
 
     def kinds(self) -> set[str]:
-        """Every kind the rule mentions (for authoring tools)."""
+        """Every role (kinds included) the rule mentions (for authoring tools and evidence)."""
         out: set[str] = set()
         if self.args is not None:
             for value in self.args.__dict__.values():
-                if isinstance(value, list) and all(isinstance(v, str) and v in catalog.KINDS for v in value):
+                if isinstance(value, list) and all(isinstance(v, str) and v in ROLES for v in value):
                     out.update(value)
         for c in self.children:
             out |= c.kinds()

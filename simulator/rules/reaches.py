@@ -29,7 +29,9 @@ class Reaches(Arguments):
         reaching = [s for s in sources if s in back]
         missing = [s for s in sources if s not in back]
         if self.quantifier == "every" and missing:
-            return Outcome(False, f"no path to any {kinds_text(self.target)} from: {id_list(missing)}", missing)
+            share = f" ({len(reaching)} of {len(sources)} do)" if reaching else ""
+            return Outcome(False, f"no path to any {kinds_text(self.target)} from: {id_list(missing)}{share}",
+                           missing, credit=len(reaching) / len(sources))
         if not reaching:
             return Outcome(False, f"no {kinds_text(self.source)} node reaches a {kinds_text(self.target)} node "
                            "along the arrows (are any arrows reversed?)", sources)

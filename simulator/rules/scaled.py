@@ -33,5 +33,7 @@ class Scaled(Arguments):
             how = f"replicas >= {self.min_replicas}" + (" or autoscale" if self.autoscale_counts else "")
         bad = [n for n in nodes if n not in ok]
         if (self.quantifier == "every" and bad) or not ok:
-            return Outcome(False, f"not scaled out ({how}): {id_list(bad)}", bad)
+            share = f" ({len(ok)} of {len(nodes)} are)" if ok else ""
+            return Outcome(False, f"not scaled out ({how}): {id_list(bad)}{share}", bad,
+                           credit=len(ok) / len(nodes))
         return Outcome(True, f"scaled out ({how}): {id_list(ok)}", ok)
