@@ -215,8 +215,17 @@ def test_autoscale_adds_replicas_up_to_the_limit():
     r = sim(text, 1000)                                 # 13 wanted, 5 allowed
     assert r.nodes["api"].effective_replicas == 5 and utils(r)["api"] == approx(2.0)
     assert r.served_share == approx(0.5) and any("max_replicas" in n for n in r.notes)
-    r = sim("client -> api\napi: service autoscale capacity=100", 5000)   # default limit: 10 x replicas
-    assert r.nodes["api"].effective_replicas == 10
+    r = sim("client -> api\napi: service autoscale capacity=100", 5000)   # no limit written: grows to the load
+    assert r.nodes["api"].effective_replicas == 63 and r.served_share == approx(1.0)   # ceil(5000 / 80)
+
+
+def test_an_unsized_component_grows_to_its_load_and_the_notes_say_so():
+    r = sim("client -> api -> model", 5000)            # a sketch: nobody wrote replicas
+    assert r.served_share == approx(1.0)
+    assert r.nodes["model"].effective_replicas == 32    # ceil(5000 / (200 x 0.8)) at the catalog's 200 req/s
+    assert any("not sized" in n and "model (32 replicas)" in n for n in r.notes)
+    fixed = sim("client -> api -> model\nmodel: model_server x2", 5000)   # written replicas are as drawn
+    assert fixed.nodes["model"].effective_replicas == 2 and fixed.served_share < 0.5
 
 
 # --- chaos ----------------------------------------------------------------------------------------

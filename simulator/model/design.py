@@ -50,12 +50,17 @@ class Node:
         """A managed, highly available and elastic service (gateway, load balancer, CDN, stream, queue,
         object store) the candidate did not size: one box on a whiteboard is not one machine."""
         kind = catalog.KINDS.get(self.kind)
-        return bool(kind and kind.managed) and not self.replicas_given and not self.autoscale
+        return bool(kind and kind.managed) and not self.sized
 
     @property
     def redundant(self) -> bool:
         """Losing one machine does not lose this component: replicas, autoscaling or a managed service."""
         return self.replicas >= 2 or self.autoscale or self.managed
+
+    @property
+    def sized(self) -> bool:
+        """The candidate said how big it is: replicas written, autoscaling, or a capacity per replica."""
+        return self.replicas_given or self.autoscale or "capacity" in self.extra or "max_replicas" in self.extra
 
     @property
     def elastic(self) -> bool:

@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from simulator.errors import DesignError, Problem, SimulatorError
+from simulator.limits import MAX_REPLICAS
 from simulator.model import catalog
 from simulator.model.design import Design, Edge, Node
 from simulator.simulation.constants import (
     CACHEABLE_KINDS,
     ENTRY_KINDS,
-    MAX_REPLICAS_FACTOR,
     OFFLINE_KINDS,
     PRIMARY_KINDS,
     TELEMETRY_KINDS,
@@ -58,6 +58,7 @@ class Compiled:
         self.zone: list[str | None] = []
         self.blocking: list[bool] = []
         self.absorbs: list[bool] = []
+        self.assumed: list[str] = []   # unsized or managed components the simulation lets grow
         self.share: list[float] = []
         self.cacheable: list[bool] = []
         bad_share: list[Problem] = []
@@ -76,10 +77,14 @@ class Compiled:
             self.cost.append(prop("cost_per_hour", kind.cost_per_hour if kind else None, 0.0) or 0.0)
             self.hit.append(prop("hit_rate", kind.hit_rate if kind else None, 0.0, 1.0) or 0.0)
             self.reps.append(nd.replicas)
-            self.auto.append(nd.autoscale)
+            # autoscaled, managed and unsized components grow to their load; only written replicas are fixed
+            grows = nd.elastic or not nd.sized
+            self.auto.append(grows)
+            if grows and not nd.autoscale and (kind is None or kind.capacity is not None) and not offline:
+                self.assumed.append(nd.id)
             limit = prop("max_replicas", None, 1.0)
             if limit is None:
-                limit = MAX_REPLICAS_FACTOR * nd.replicas
+                limit = MAX_REPLICAS if grows else nd.replicas
             elif limit < nd.replicas:
                 bad_props.append(f"{nd.id}.max_replicas={nd.extra['max_replicas']!r} (below its replicas)")
                 limit = nd.replicas

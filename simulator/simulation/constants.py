@@ -19,7 +19,6 @@ MAX_RHO = 0.95              # the queueing factor 1/(1-rho) is capped at rho = 0
 TAIL_FACTOR = 3.0           # p99 = p50 x TAIL_FACTOR
 HOURS_PER_MONTH = 730       # 365 x 24 / 12
 SPOF_DROP = 0.5             # losing a node that costs >= 50 points of served share makes it a SPOF
-MAX_REPLICAS_FACTOR = 10    # default max_replicas of an autoscaled node: 10 x its replicas
 DEFAULT_PEAK_RPS = 1000.0   # what the rubric operator assumes when the scenario gives no peak
 # what a look-aside cache spares: the calls a caller makes only on a miss (the `cacheable` property overrides)
 CACHEABLE_KINDS = frozenset({"service", "model_server", "llm", "vector_db", "feature_store"})

@@ -123,6 +123,11 @@ def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iter
               if m.auto[i] and st.eff[i] >= m.maxrep[i] and st.util[i] > AUTOSCALE_TARGET]
     if capped:
         notes.append(f"autoscaled to max_replicas and still hot: {id_list(capped)}")
+    assumed = set(m.assumed)
+    grown = [f"{m.ids[i]} ({st.eff[i]} replicas)" for i in live if m.ids[i] in assumed and st.eff[i] > m.reps[i]]
+    if grown:
+        notes.append("not sized in the design (no replicas written) or a managed service, so grown to its "
+                     f"load; the cost counts them: {id_list(grown)}")
     lost_at = [m.ids[i] for i in live if st.sat[i] < 1.0]
     if lost_at:
         notes.append("overloaded (sheds 1 - 1/utilisation of its load): "
