@@ -56,9 +56,9 @@ def test_the_worked_scores_are_what_the_doc_says():
     assert design_text, "the worked scoring example is missing"
     report = evaluate(parse_dsl(design_text.group(1)), rubric, scenario.peak_traffic)
     scores = {name: c.score for name, c in report.categories.items()}
-    assert scores == {"caching": 100, "fallback": 0, "monitoring": 40, "scaling": 0, "review": 0}
-    assert report.score == 28
-    assert "= **28**" in DOC
+    assert scores == {"caching": 100, "fallback": 0, "monitoring": 70, "scaling": 0, "review": 0}
+    assert report.score == 34
+    assert "= **34**" in DOC
 
 
 @pytest.mark.parametrize("block", RULES, ids=[next(iter(load_text(b)["rule"])) for b in RULES])

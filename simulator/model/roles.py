@@ -8,8 +8,9 @@ what gave it (the kind, a word of the label or id, the property) so evidence can
 
 The lexicon is documented in docs/authoring.md ("Roles"). It is deliberately conservative:
 - a phrase counts on word boundaries, plurals included ("chargebacks", "rankers");
-- a computing role (model, ranker, trainer...) does not count when the phrase only qualifies a data
-  noun after it ("inference logs", "training data", "ranking features" are data, not the computation);
+- a computing role (model, ranker, trainer...) does not count when the phrase only qualifies what
+  follows it, a data noun or another role ("inference logs", "training data", "ranker training" and
+  "LLM orchestrator" are not the computation they name);
 - generic words ("api", "app", "server", "model") never give a role: only the kind does.
 """
 from __future__ import annotations
@@ -55,6 +56,14 @@ _GENERIC_ALIASES = frozenset({"user", "browser", "mobile", "app", "api", "micros
                               "openai", "gpt", "llama", "task_queue", "drift", "canary", "shadow",
                               "experimentation", "ab_test", "annotation", "guardrail", "moderation"})
 
+# Serving roles, and the offline or observing kinds whose words name what they train, store or watch
+# ("ranker retraining", "LLM call logs", "drift of the fraud model"), never a serving role of their own.
+_SERVING = frozenset({"model_server", "ranking", "candidate_generation", "llm", "rules_engine", "router",
+                      "retrieval", "planning", "fusion", "vector_db", "feature_store", "cache"})
+_OFFLINE_KINDS = frozenset({"trainer", "data_warehouse", "batch_processor", "orchestrator", "experiment_tracker",
+                            "model_registry", "labeling", "object_store", "logging", "monitoring", "dashboard",
+                            "alerting", "drift_detector"})
+
 # Where traffic comes from: their labels name the caller ("card network", "payment gateway"), not a role.
 _ENTRY_KINDS = frozenset({"client", "sensor"})
 
@@ -88,7 +97,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "router": ("router",), "routing": ("router",), "model selector": ("router",),
     "llm": ("llm",), "language model": ("llm",),
     # people and labels
-    "label": ("labeling",), "labels": ("labeling",), "labeling": ("labeling",), "labelling": ("labeling",),
+    "label store": ("labeling",), "label service": ("labeling",), "labeler*": ("labeling",),
+    "labeling": ("labeling",), "labelling": ("labeling",), "labelled by": ("labeling",),
     "auto label*": ("labeling",), "annotat*": ("labeling",), "ground truth": ("labeling",),
     "chargeback*": ("labeling",), "dispute*": ("labeling",), "fraud report*": ("labeling",),
     "outcome*": ("labeling",), "actuals": ("labeling",),
@@ -158,6 +168,8 @@ def _phrase_table() -> dict[str, tuple[str, ...]]:
     """The curated phrases, plus every kind's name and display name and its specific product aliases."""
     table = dict(_PHRASES)
     for kind in catalog.KINDS.values():
+        if kind.name in _ENTRY_KINDS or kind.name == "service":   # "service", "client": says nothing
+            continue
         names = [kind.name, kind.display] + [a for a in kind.aliases if a not in _GENERIC_ALIASES]
         for name in names:
             phrase = _words(name)
@@ -225,14 +237,16 @@ class RoleSet:
 def words_roles(text: str) -> tuple[tuple[str, str], ...]:
     """(role, phrase as written) for every lexicon phrase in ``text``, in order, longest phrases first."""
     words = _words(text)
+    matches = [(m, _ORDERED[next(i for i, g in enumerate(m.groups()) if g is not None)])
+               for m in _MATCHER.finditer(words)]
     out: list[tuple[str, str]] = []
-    for m in _MATCHER.finditer(words):
-        idx = next(i for i, g in enumerate(m.groups()) if g is not None)
-        phrase = _ORDERED[idx]
+    for k, (m, phrase) in enumerate(matches):
         after = words[m.end():].split(" ", 2)
         next_word = after[1] if len(after) > 1 and after[0] == "" else ""
+        # "inference logs", "ranker training", "LLM orchestrator": the phrase qualifies what follows
+        qualifies = next_word in _DATA_NOUNS or (k + 1 < len(matches) and matches[k + 1][0].start() == m.end() + 1)
         for role in PHRASES[phrase]:
-            if role in _COMPUTING and next_word in _DATA_NOUNS:
+            if role in _COMPUTING and qualifies:
                 continue
             out.append((role, m.group(0)))
     return tuple(out)
@@ -249,5 +263,7 @@ def node_roles(kind: str, label: str | None, node_id: str, declared: Iterable[st
         if not text:
             continue
         for role, phrase in words_roles(text):
+            if kind in _OFFLINE_KINDS and role in _SERVING:
+                continue
             reasons.setdefault(role, f'{source} "{phrase}"')
     return RoleSet(frozenset(reasons), MappingProxyType(reasons))

@@ -23,6 +23,8 @@ class NoSpof(Arguments):
     target: Kinds = Field(alias="to")
     min_replicas: int = Field(2, ge=2)
     include_endpoints: bool = Field(False, description="also count the source nodes themselves")
+    redundant_sources: bool = Field(False, description="the sources back each other up (sensors of one car): "
+                                    "a node counts only if it cuts every source off")
 
     def evaluate(self, ctx: Context) -> Outcome:
         request_edges = ("sync", "fallback")   # async, offline and replication arrows carry no request
@@ -35,8 +37,11 @@ class NoSpof(Arguments):
             return Outcome(False, f"no synchronous path from {kinds_text(self.source)} to "
                            f"{kinds_text(self.target)} (are arrows missing, reversed or async?)", sources + targets)
         cuts: set[str] = set()
-        for source in sources:
-            cuts.update(_cut_nodes(ctx, source, targets, request_edges))
+        if self.redundant_sources:
+            cuts.update(_cut_nodes(ctx, sources, targets, request_edges))
+        else:
+            for source in sources:
+                cuts.update(_cut_nodes(ctx, [source], targets, request_edges))
         spofs = ctx.sort(c for c in cuts if not self._redundant(ctx, c)
                          and (self.include_endpoints or c not in sources))
         example = path_to(fwd, next(t for t in targets if t in fwd))
@@ -51,23 +56,24 @@ class NoSpof(Arguments):
         return ctx.replicas[node] >= self.min_replicas or ctx.elastic[node]
 
 
-def _cut_nodes(ctx: Context, source: str, targets: list[str], edges: tuple[str, ...]) -> list[str]:
-    """The nodes on every path from ``source`` to any target (its dominators toward a virtual sink)."""
-    fwd = ctx.reach([source], edges)
+def _cut_nodes(ctx: Context, sources: list[str], targets: list[str], edges: tuple[str, ...]) -> list[str]:
+    """The nodes on every path from the sources to any target (dominators toward a virtual sink)."""
+    fwd = ctx.reach(sources, edges)
     reached = [t for t in targets if t in fwd]
     if not reached:
         return []
     relevant = set(fwd) & set(ctx.reach(targets, edges, reverse=True))
     succ = ctx.adj(edges)
     work = nx.DiGraph()
-    work.add_node(source)
+    root = ("__source__",)
+    work.add_edges_from((root, s) for s in sources if s in relevant)
     work.add_edges_from((u, v) for u in relevant for v in succ[u] if v in relevant)
     sink = ("__sink__",)
     work.add_edges_from((t, sink) for t in reached)
-    idom = nx.immediate_dominators(work, source)
+    idom = nx.immediate_dominators(work, root)
     cuts = []
     node = idom.get(sink)
-    while node is not None and node != source:
+    while node is not None and node != root:
         cuts.append(node)
         node = idom[node]
-    return cuts + [source]
+    return cuts
