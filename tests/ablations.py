@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from simulator.model.design import Design, Edge
+from simulator.rules.context import Context
 
 CACHE_KINDS = {"cache", "cdn"}
 MONITORING_KINDS = {"monitoring", "alerting", "dashboard", "logging", "drift_detector"}
@@ -24,8 +25,13 @@ def remove_nodes(design: Design, doomed: set[str]) -> Design:
     return d
 
 
+def having(design: Design, roles: set[str]) -> set[str]:
+    """The ids of the nodes that have any of these roles (kind, label words or declared roles)."""
+    return set(Context(design).of(roles))
+
+
 def without_caching(design: Design) -> Design:
-    return remove_nodes(design, {n.id for n in design.nodes if n.kind in CACHE_KINDS})
+    return remove_nodes(design, having(design, CACHE_KINDS))
 
 
 def without_fallback(design: Design) -> Design:
@@ -35,13 +41,14 @@ def without_fallback(design: Design) -> Design:
 
 
 def without_monitoring(design: Design) -> Design:
-    return remove_nodes(design, {n.id for n in design.nodes if n.kind in MONITORING_KINDS})
+    return remove_nodes(design, having(design, MONITORING_KINDS))
 
 
 def without_scaling(design: Design) -> Design:
-    d = remove_nodes(design, {n.id for n in design.nodes if n.kind == "load_balancer"})
+    d = remove_nodes(design, having(design, {"load_balancer"}))
     for n in d.nodes:
         n.replicas = 1
+        n.replicas_given = False
         n.autoscale = False
     return d
 

@@ -41,6 +41,10 @@ class Node:
     roles: tuple[str, ...] = ()      # roles declared in the ``roles`` property (canonical names)
     replicas_given: bool = False     # 'replicas' was written (even as 1): a managed service is then as drawn
 
+    def __post_init__(self) -> None:
+        if self.replicas != 1:   # more than one replica is always a written size
+            self.replicas_given = True
+
     @property
     def display(self) -> str:
         return self.label or self.id

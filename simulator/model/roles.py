@@ -47,7 +47,10 @@ _COMPUTING = frozenset({"model_server", "ranking", "candidate_generation", "trai
 _DATA_NOUNS = frozenset({"log", "logs", "data", "dataset", "datasets", "event", "events", "metric", "metrics",
                          "table", "tables", "history", "record", "records", "snapshot", "snapshots", "topic",
                          "archive", "result", "results", "output", "outputs", "score", "scores", "feature",
-                         "features", "response", "responses", "label", "labels", "sample", "samples", "set", "sets"})
+                         "features", "response", "responses", "label", "labels", "sample", "samples", "set", "sets",
+                         "baseline", "baselines", "variant", "variants"})
+# Nouns after any phrase that make it a qualifier: "cache misses" are not a cache.
+_QUALIFIED = frozenset({"miss", "misses", "hit", "hits", "invalidation", "warming", "ttl", "ttls", "key", "keys"})
 
 # Catalog aliases too generic to say what a box does: only the kind itself gives these.
 _GENERIC_ALIASES = frozenset({"user", "browser", "mobile", "app", "api", "microservice", "backend", "server",
@@ -56,13 +59,21 @@ _GENERIC_ALIASES = frozenset({"user", "browser", "mobile", "app", "api", "micros
                               "openai", "gpt", "llama", "task_queue", "drift", "canary", "shadow",
                               "experimentation", "ab_test", "annotation", "guardrail", "moderation"})
 
-# Serving roles, and the offline or observing kinds whose words name what they train, store or watch
-# ("ranker retraining", "LLM call logs", "drift of the fraud model"), never a serving role of their own.
+# Kinds that do the serving work, and so may gain serving roles from their words. Words on routers,
+# pipes and stores name what passes through them ("experiment assignment -> ranker variant").
 _SERVING = frozenset({"model_server", "ranking", "candidate_generation", "llm", "rules_engine", "router",
-                      "retrieval", "planning", "fusion", "vector_db", "feature_store", "cache"})
+                      "retrieval", "planning", "fusion", "vector_db", "feature_store", "cache", "memory",
+                      "cold_start", "guardrails", "ab_testing"})
+_SERVES = frozenset({"service", "model_server", "llm", "edge_device", "database", "cache", "vector_db",
+                     "feature_store", "guardrails", "cdn", "stream_processor"})
+# Offline and observing kinds gain only offline and observing roles ("chargebacks" on a warehouse).
 _OFFLINE_KINDS = frozenset({"trainer", "data_warehouse", "batch_processor", "orchestrator", "experiment_tracker",
                             "model_registry", "labeling", "object_store", "logging", "monitoring", "dashboard",
                             "alerting", "drift_detector"})
+_OFFLINE_ROLES = frozenset({"labeling", "human_review", "trigger", "rollback", "trainer", "data_warehouse",
+                            "object_store"})
+# Roles a label never gives: where traffic enters.
+_NEVER_FROM_WORDS = frozenset({"client", "sensor"})
 
 # Where traffic comes from: their labels name the caller ("card network", "payment gateway"), not a role.
 _ENTRY_KINDS = frozenset({"client", "sensor"})
@@ -74,7 +85,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "online features": ("feature_store",), "feature service": ("feature_store",),
     "feature server": ("feature_store",), "feature serving": ("feature_store",),
     "feature cache": ("feature_store", "cache"), "offline store": ("data_warehouse",),
-    "cache": ("cache",), "caching": ("cache",), "cached": ("cache",), "semantic cache": ("cache",),
+    "cache": ("cache",), "caching": ("cache",), "semantic cache": ("cache",),
     # rules, models, ranking, retrieval
     "rules engine": ("rules_engine",), "rule engine": ("rules_engine",), "rules": ("rules_engine",),
     "rule based": ("rules_engine",), "business rules": ("rules_engine",), "heuristic*": ("rules_engine",),
@@ -89,7 +100,9 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "pytorch": ("model_server",), "onnx": ("model_server",), "ranker": ("ranking", "model_server"),
     "re ranker": ("ranking", "model_server"), "reranker": ("ranking", "model_server"),
     "ranking": ("ranking",), "re ranking": ("ranking",), "reranking": ("ranking",), "rank": ("ranking",),
-    "candidate*": ("candidate_generation",), "two tower": ("candidate_generation",),
+    "candidate generation": ("candidate_generation",), "candidate generator*": ("candidate_generation",),
+    "candidate retrieval": ("candidate_generation",), "candidate sourcing": ("candidate_generation",),
+    "candidate gen": ("candidate_generation",), "two tower": ("candidate_generation",),
     "ann": ("retrieval",), "nearest neighbo*": ("retrieval",),
     "retrieval": ("retrieval",), "retriever": ("retrieval",), "rag": ("retrieval",),
     "semantic search": ("retrieval",), "vector search": ("retrieval",), "knowledge base": ("retrieval",),
@@ -116,7 +129,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "rollback": ("rollback",), "roll back": ("rollback",), "last known good": ("rollback",),
     "schema registry": (), "container registry": (), "image registry": (),
     "model registry": ("model_registry",), "registry": ("model_registry",), "model store": ("model_registry",),
-    "model repository": ("model_registry",), "model version*": ("model_registry",),
+    "model repository": ("model_registry",),
     "experiment tracking": ("experiment_tracker",), "experiment tracker": ("experiment_tracker",),
     "training": ("trainer",), "trainer": ("trainer",), "retraining": ("trainer",), "retrain*": ("trainer",),
     "fine tun*": ("trainer",),
@@ -136,7 +149,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "bucket": ("object_store",), "database": ("database",),
     # observability
     "monitoring": ("monitoring",), "monitor": ("monitoring",), "metrics": ("monitoring",),
-    "observability": ("monitoring",), "telemetry": ("monitoring",), "slo*": ("monitoring",),
+    "observability": ("monitoring",), "slo*": ("monitoring",),
     "alert*": ("alerting",), "pager*": ("alerting",), "on call": ("alerting",),
     "dashboard*": ("dashboard",), "logging": ("logging",), "logs": ("logging",), "log store": ("logging",),
     "audit log": ("logging",), "audit trail": ("logging",),
@@ -150,7 +163,6 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     # vehicles and sensors
     "on vehicle": ("edge_device",), "onboard": ("edge_device",), "on board": ("edge_device",),
     "in car": ("edge_device",), "in vehicle": ("edge_device",), "on device": ("edge_device",),
-    "camera*": ("sensor",), "lidar*": ("sensor",), "radar*": ("sensor",), "sensor*": ("sensor",),
     "fusion": ("fusion",), "planning": ("planning",), "planner": ("planning",), "control": ("planning",),
     "controls": ("planning",), "actuat*": ("planning",),
     "trigger*": ("trigger",), "data collection": ("trigger",), "campaign*": ("trigger",),
@@ -193,6 +205,7 @@ def _phrase_pattern(phrase: str) -> str:
 
 
 PHRASES: Mapping[str, tuple[str, ...]] = MappingProxyType(_phrase_table())
+_PRODUCT_NAMES = frozenset(_words(a) for k in catalog.KINDS.values() for a in k.aliases) - set(_PHRASES)
 _ORDERED = sorted(PHRASES, key=lambda p: (-len(p.rstrip("*")), p))
 _MATCHER = re.compile("|".join(f"({_phrase_pattern(p)})" for p in _ORDERED))
 
@@ -244,9 +257,11 @@ def words_roles(text: str) -> tuple[tuple[str, str], ...]:
         after = words[m.end():].split(" ", 2)
         next_word = after[1] if len(after) > 1 and after[0] == "" else ""
         # "inference logs", "ranker training", "LLM orchestrator": the phrase qualifies what follows
-        qualifies = next_word in _DATA_NOUNS or (k + 1 < len(matches) and matches[k + 1][0].start() == m.end() + 1)
+        before_role = k + 1 < len(matches) and matches[k + 1][0].start() == m.end() + 1
         for role in PHRASES[phrase]:
-            if role in _COMPUTING and qualifies:
+            if (role in _COMPUTING and next_word in _DATA_NOUNS) or next_word in _QUALIFIED:
+                continue
+            if before_role and phrase not in _PRODUCT_NAMES:   # "drift alerts"; but "Redis feature store"
                 continue
             out.append((role, m.group(0)))
     return tuple(out)
@@ -263,7 +278,15 @@ def node_roles(kind: str, label: str | None, node_id: str, declared: Iterable[st
         if not text:
             continue
         for role, phrase in words_roles(text):
-            if kind in _OFFLINE_KINDS and role in _SERVING:
-                continue
-            reasons.setdefault(role, f'{source} "{phrase}"')
+            if _allowed(kind, role):
+                reasons.setdefault(role, f'{source} "{phrase}"')
     return RoleSet(frozenset(reasons), MappingProxyType(reasons))
+
+
+def _allowed(kind: str, role: str) -> bool:
+    """Whether a node of ``kind`` may gain ``role`` from its words."""
+    if role in _NEVER_FROM_WORDS:
+        return False
+    if kind in _OFFLINE_KINDS:
+        return role in _OFFLINE_ROLES
+    return role not in _SERVING or kind in _SERVES
