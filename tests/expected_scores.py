@@ -14,26 +14,35 @@ import yaml
 RUBRICS = Path(__file__).resolve().parent.parent / "rubrics"
 
 # tests/examples/realtime-llm-application.yaml graded as conversational-ai. The checks it fails, read
-# off the example by hand: no alerting node, no logging node, a gateway and a load balancer with one replica on the only path to the model,
-# one primary model deployment for the 3,000 req/s peak, and no document pipeline feeding the vector DB.
-REALTIME_FAILS = {"slo-alerting", "answer-quality-monitoring", "no-spof-to-model", "serves-peak-load",
-                  "survives-model-loss", "index-freshness"}
-# From rubrics/conversational-ai.yaml: monitoring fails 4 + 5 of 15 points (40.0), reliability all 20 (0.0),
-# retrieval 6 of 15 (60.0), the rest 100; weights 15 except safety 10:
-# (15 x 100 x 3 + 15 x 40 + 15 x 0 + 10 x 100 + 15 x 60) / 100 = 70.0
-REALTIME_SCORE = 70.0
+# off the example by hand: no alerting node, no evaluation or feedback loop, no conversation memory, no
+# router between its two models, and no document pipeline feeding the vector DB (retrieval is on the
+# request path: two of the three parts of rag-retrieval hold). Its gateway and load balancer are
+# managed (no replicas written) and the primary model has a fallback model: no single point of failure.
+REALTIME_FAILS = {"slo-alerting", "answer-quality-monitoring", "conversation-memory", "model-routing",
+                  "rag-retrieval"}
+REALTIME_PARTLY = {"rag-retrieval": 2 / 3}
+# From rubrics/conversational-ai.yaml: ml_core earns 5.33 + 6 (guardrails) of 30 points (37.8), monitoring
+# 6 of 10 (60.0), the rest 100; weights ml_core 30, fallback 16, caching 12, reliability 14, monitoring 12,
+# scaling 10, safety 6: (30 x 37.8 + 16 x 100 + 12 x 100 + 14 x 100 + 12 x 60 + 10 x 100 + 6 x 100) / 100
+REALTIME_SCORE = 76.5
 
 
-def hand_scores(scenario: str, failing: set[str]) -> tuple[float, dict[str, float]]:
-    """(overall, {category: score}) for a design that fails exactly ``failing`` of the scenario's checks."""
+def hand_scores(scenario: str, failing: set[str], partly: dict[str, float] | None = None
+                ) -> tuple[float, dict[str, float]]:
+    """(overall, {category: score}) for a design that fails exactly ``failing`` of the scenario's checks,
+    of which those in ``partly`` are partly there: {check id: share of its points earned}."""
     raw = yaml.safe_load((RUBRICS / f"{scenario}.yaml").read_text())
     ids = {c["id"] for c in raw["checks"]}
+    partly = partly or {}
     assert failing <= ids, f"not checks of {scenario}: {failing - ids}"
+    assert set(partly) <= failing, "a partly-there check is a failing check"
     categories: dict[str, float] = {}
     for name in raw["categories"]:
-        points = [(c["points"], c["id"] not in failing) for c in raw["checks"] if c["category"] == name]
-        possible = sum(p for p, _ in points)
-        categories[name] = round(100.0 * sum(p for p, ok in points if ok) / possible, 1)
+        earned = [(c["points"], 0.0 if c["id"] not in failing else partly.get(c["id"], 0.0) - 1.0)
+                  for c in raw["checks"] if c["category"] == name]
+        possible = sum(p for p, _ in earned)
+        got = sum(round(p * (1.0 + lost), 2) for p, lost in earned)
+        categories[name] = round(100.0 * got / possible, 1)
     weights = {name: cat["weight"] for name, cat in raw["categories"].items()}
     overall = round(sum(weights[n] * s for n, s in categories.items()) / sum(weights.values()), 1)
     return overall, categories

@@ -66,11 +66,12 @@ def weak(scenario, rubric):
     return design, evaluate(design, rubric, scenario.peak_traffic)
 
 
-# The skeleton plus a cache beside the chat service passes only the two caching checks and controlled-entry
-# (the gateway): caching 15 of 15 points, safety 4 of 10, everything else 0; weighted (rubric weights 15 and
-# 10): (15 x 100 + 10 x 40) / 100 = 19.0
-WEAK_PASSES = {"response-cache", "cache-on-every-path", "controlled-entry"}
-WEAK_SCORE = 19.0
+# The skeleton plus a cache beside the chat service passes only the two caching checks, controlled-entry
+# (the gateway) and serves-peak-load (nobody sized the boxes, so the simulation lets them grow to the peak;
+# 6 of reliability's 20 points): caching 100, security 100, reliability 30, everything else 0; weighted
+# (rubric weights caching 12, security 6, reliability 14): (12 x 100 + 6 x 100 + 14 x 30) / 100 = 22.2
+WEAK_PASSES = {"response-cache", "cache-on-every-path", "controlled-entry", "serves-peak-load"}
+WEAK_SCORE = 22.2
 
 
 def test_the_weak_design_scores_what_the_rubric_says(rubric, weak):

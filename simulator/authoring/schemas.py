@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.grading.rubric import RubricSpec
-from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS
+from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS, MAX_ROLES
 from simulator.model import design as design_mod
 from simulator.model.scenario import ScenarioSpec
 from simulator.paths import SCHEMAS_DIR
@@ -50,6 +50,10 @@ def _design_parts() -> tuple[dict[str, Any], dict[str, Any]]:
                       "description": "free text shown on the diagram; quote it when it contains a comma"},
             "replicas": {"type": "integer", "minimum": 1, "maximum": MAX_REPLICAS, "default": 1},
             "autoscale": {"type": "boolean", "default": False},
+            "roles": {"description": "what the component does beyond its kind (docs/authoring.md, Roles): a list "
+                                     "of kinds or roles, or text separated by commas",
+                      "anyOf": [{"type": "array", "items": {"type": "string"}, "maxItems": MAX_ROLES},
+                                {"type": "string"}]},
         },
         "additionalProperties": True,
     }

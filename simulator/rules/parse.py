@@ -52,13 +52,15 @@ class Rule:
                        max((r.credit for r in results), default=0.0))
 
     def _all_credit(self, results: list[Outcome]) -> float:
-        """Partial credit of a failed `all`: the mean credit of its parts (a part that holds counts 1).
-        A simulation part earns nothing alone: it only measures a design whose structure is there."""
-        credits = [1.0 if r.passed else r.credit for r in results]
-        simulated = [c.op == "simulate" for c in self.children]
-        if any(simulated) and not all(r.passed for r, sim in zip(results, simulated) if not sim):
+        """Partial credit of a failed `all`: the mean credit of its parts (a part that holds counts 1),
+        only when its first part (the core of the concept, by convention) holds. With a simulation
+        part there is none: the simulation measures the whole design, and its verdict is whole."""
+        if not results or not results[0].passed:
             return 0.0
-        return sum(credits) / len(credits) if credits else 0.0
+        if any(c.op == "simulate" for c in self.children):
+            return 0.0
+        credits = [1.0 if r.passed else r.credit for r in results]
+        return sum(credits) / len(credits)
 
     def kinds(self) -> set[str]:
         """Every role (kinds included) the rule mentions (for authoring tools and evidence)."""

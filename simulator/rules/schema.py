@@ -5,6 +5,7 @@ from typing import Any
 
 from simulator.model import catalog
 from simulator.model.design import EDGE_KINDS
+from simulator.model.roles import EXTRA_ROLES
 from simulator.rules.arguments import SCHEMA_MARK
 from simulator.rules.registry import OPERATORS
 
@@ -30,7 +31,7 @@ def _resolve_marks(node: Any) -> Any:
         return node
     mark = node.get(SCHEMA_MARK)
     if mark in ("kinds", "edge_kinds"):
-        ref = {"$ref": "#/$defs/kind" if mark == "kinds" else "#/$defs/edge_kind"}
+        ref = {"$ref": "#/$defs/role" if mark == "kinds" else "#/$defs/edge_kind"}
         out = {k: v for k, v in node.items() if k != SCHEMA_MARK}
         options = [ref, {"type": "array", "items": ref, "minItems": 1}]
         if mark == "edge_kinds":
@@ -70,6 +71,8 @@ def rule_json_schema() -> dict:
     defs["rule"] = {"oneOf": variants,
                     "description": "one operator (" + ", ".join(OPERATORS) + ") or combinator (all, any, not)"}
     defs["kind"] = {"type": "string", "enum": kind_names(), "description": KIND_NOTE}
+    defs["role"] = {"type": "string", "enum": sorted({*kind_names(), *EXTRA_ROLES}),
+                    "description": "a kind or alias, or a role beyond the kinds (docs/authoring.md, Roles)"}
     defs["edge_kind"] = {"type": "string", "enum": list(EDGE_KINDS),
                          "description": "an arrow kind (the simulator ignores letter case)"}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$ref": "#/$defs/rule", "$defs": defs}
