@@ -79,6 +79,13 @@ def test_fallback_needs_a_fallback_edge_from_upstream():
     assert not holds(rule, "small: llm\nservice -> llm\nother: service\nother -fallback-> small").passed
 
 
+def test_a_component_may_name_its_own_backup():
+    rule = {"fallback": {"target": "model_server"}}
+    drawn = 'p: edge_device "Primary perception"\ns: edge_device "Safety stop"\ncamera -> p\np -fallback-> s'
+    assert holds({"fallback": {"target": "model_server", "alternatives": "edge_device"}}, drawn).passed
+    assert not holds(rule, "a: model_server\nclient -> a\nwatchdog: service\nwatchdog -fallback-> s\ns: service").passed
+
+
 def test_fallback_protection_reaches_through_intermediate_callers():
     text = "small: llm\nclient -> api_gateway -> service -> llm\napi_gateway -fallback-> small"
     assert holds({"fallback": {"target": "llm"}}, text).passed
@@ -228,7 +235,8 @@ def test_decoupled_every_accepts_a_route_that_is_only_async():
     assert not holds(rule, "service -> stream_processor").passed
 
 
-def test_a_node_cannot_be_its_own_fallback_caller():
+def test_a_fallback_arrow_from_the_caller_or_from_the_model_itself_both_name_its_backup():
     rule = {"fallback": {"target": "model_server"}}
-    assert not holds(rule, "service -> model_server\nrules: service\nmodel_server -fallback-> rules").passed
+    assert holds(rule, "service -> model_server\nrules: service\nmodel_server -fallback-> rules").passed
     assert holds(rule, "service -> model_server\nrules: service\nservice -fallback-> rules").passed
+    assert not holds(rule, "service -> model_server\nrules: service\nrules -fallback-> service").passed

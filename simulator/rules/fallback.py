@@ -12,7 +12,7 @@ from simulator.simulation.formatting import id_list
 class Fallback(Arguments):
     op: ClassVar[str] = "fallback"
     summary: ClassVar[str] = ("each node of the target kinds has an alternative reached by a fallback arrow "
-                              "from a caller upstream of it (replicas do not count)")
+                              "from a caller upstream of it or from itself (replicas do not count)")
     target: Kinds
     alternatives: Kinds | None = None
     quantifier: Literal["every", "some"] = "every"
@@ -33,8 +33,9 @@ class Fallback(Arguments):
                 downstream_of[u] = ctx.reach([u], ("sync", "async"))
             downstream = downstream_of[u]
             for t in targets:
-                # the caller must be upstream: a node cannot fail over for itself
-                if t != v and t != u and t in downstream and t not in protected:
+                # a caller upstream of the target fails over for it, or the target names its own backup
+                # ("perception -fallback-> safety stop"); an alternative is no backup for itself
+                if t != v and (t == u or t in downstream) and t not in protected:
                     protected[t] = (u, v)
         # a fallback alternative is itself the backup: it needs no backup of its own
         alternates = {v for _, v in fallback_edges}

@@ -121,10 +121,11 @@ class Compiled:
 
     def _read_edges(self, edges: list[Edge]) -> tuple[list[list[tuple[int, str]]], list[bool], list[bool]]:
         """The arrows that carry load (sync, async, fallback) by caller, and which nodes have callers:
-        ``(load_edges, has_in, any_in)``; has_in counts sync and async arrows only."""
+        ``(load_edges, has_in, any_in)``; has_in counts sync, async and fallback arrows (a backup reached
+        by a fallback arrow is called, not a place where traffic enters)."""
         n, idx = self.n, self.index
         load_edges: list[list[tuple[int, str]]] = [[] for _ in range(n)]   # sync, async, fallback
-        has_in = [False] * n            # an incoming sync or async edge
+        has_in = [False] * n            # an incoming sync, async or fallback edge
         self.sync_in = [False] * n      # called by a sync edge that carries load (primary models)
         any_in = [False] * n
         missing = [f"{e.source} -> {e.target}" for e in edges if e.source not in idx or e.target not in idx]
@@ -135,7 +136,7 @@ class Compiled:
                 continue
             u, v = idx[e.source], idx[e.target]
             any_in[v] = True
-            if e.kind in ("sync", "async"):
+            if e.kind in ("sync", "async", "fallback"):
                 has_in[v] = True
             if not self.absorbs[u]:         # telemetry and offline nodes pass no request load on
                 load_edges[u].append((v, e.kind))
