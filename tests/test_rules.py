@@ -240,3 +240,11 @@ def test_a_fallback_arrow_from_the_caller_or_from_the_model_itself_both_name_its
     assert holds(rule, "service -> model_server\nrules: service\nmodel_server -fallback-> rules").passed
     assert holds(rule, "service -> model_server\nrules: service\nservice -fallback-> rules").passed
     assert not holds(rule, "service -> model_server\nrules: service\nrules -fallback-> service").passed
+
+
+def test_a_load_balancer_in_front_of_a_tier_is_transparent_to_lookaside():
+    rule = {"via": {"from": "client", "to": "ranking", "through": "candidate_generation", "lookaside": True}}
+    text = ('feed: service\ncg: service "Random-walk candidate generation" x8\nrank: model_server "Ranker"\n'
+            "client -> feed -> rank\nfeed -> lb -> cg\nlb: load_balancer")
+    assert holds(rule, text).passed
+    assert not holds(rule, text.replace("feed -> lb -> cg", "other -> lb -> cg\nother: service")).passed

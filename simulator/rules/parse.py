@@ -59,8 +59,11 @@ class Rule:
             return 0.0
         if any(c.op == "simulate" for c in self.children):
             return 0.0
-        credits = [1.0 if r.passed else r.credit for r in results]
-        return sum(credits) / len(credits)
+        # `present` parts are preconditions: they must hold, and having boxes earns nothing by itself
+        if any(c.op == "present" and not r.passed for c, r in zip(self.children, results)):
+            return 0.0
+        credits = [1.0 if r.passed else r.credit for c, r in zip(self.children, results) if c.op != "present"]
+        return sum(credits) / len(credits) if credits else 0.0
 
     def kinds(self) -> set[str]:
         """Every role (kinds included) the rule mentions (for authoring tools and evidence)."""

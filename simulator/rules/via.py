@@ -10,6 +10,8 @@ from simulator.rules.between import paths_through
 from simulator.rules.context import Context, Outcome
 from simulator.rules.evidence import kinds_text
 
+TRANSPARENT = ("load_balancer",)   # passes calls on to a tier: calling it is calling the tier
+
 
 class Via(Arguments):
     op: ClassVar[str] = "via"
@@ -25,19 +27,35 @@ class Via(Arguments):
     def guards(self, ctx: Context) -> set[str]:
         guard = set(ctx.of(self.through))
         if self.lookaside:
-            pred = ctx.adj(self.edges, reverse=True)
-            guard |= {p for g in list(guard) for p in pred[g]}
+            guard |= set(self._callers(ctx, guard))
         return guard
+
+    def _callers(self, ctx: Context, guard: set[str]) -> dict[str, str]:
+        """{caller: the guard it consults}: a node that calls a guard directly or through load balancers
+        (a balancer in front of a replicated tier is transparent)."""
+        pred = ctx.adj(self.edges, reverse=True)
+        out: dict[str, str] = {}
+        todo = [(g, g) for g in ctx.sort(guard)]
+        seen = set(guard)
+        while todo:
+            node, target = todo.pop(0)
+            for p in pred[node]:
+                if p in seen:
+                    continue
+                seen.add(p)
+                out[p] = target
+                if ctx.has(p, TRANSPARENT):
+                    todo.append((p, target))
+        return out
 
     def evaluate(self, ctx: Context) -> Outcome:
         through = set(self.through)
-        succ = ctx.adj(self.edges)
+        callers = self._callers(ctx, set(ctx.of(self.through))) if self.lookaside else {}
 
         def describe(node: str) -> str:
             if ctx.has(node, through):
                 return f"{node} ({ctx.kind[node]})"
-            called = [s for s in succ[node] if ctx.has(s, through)]
-            return f"{node} consults {ctx.sort(called)[0]}"
+            return f"{node} consults {callers[node]}"
 
         return paths_through(ctx, self.edges, ctx.of(self.source), ctx.of(self.target), self.guards(ctx),
                         self.quantifier, self.source, self.target,
