@@ -41,6 +41,11 @@ def test_a_redis_box_labelled_online_feature_store_is_both_cache_and_feature_sto
     ("Two-tower candidate generation", "candidate_generation"),
     ("GBDT ranker", "ranking"),
     ("Kafka", "stream"),
+    ("Random-walk recommendations (Pixie)", "candidate_generation"),
+    ("Couchbase - user profiles (in memory)", "feature_store"),
+    ("Couchbase - user profiles (in memory)", "cache"),
+    ("User confirmations - fraud or legitimate (labels)", "labeling"),
+    ("OTA release: employees, early access, then the fleet", "ab_testing"),
 ])
 def test_the_lexicon_reads_roles_from_everyday_words(label, role):
     assert role in roles(f'n: service "{label}"\nclient -> n', "n")
@@ -53,6 +58,9 @@ def test_the_lexicon_reads_roles_from_everyday_words(label, role):
     ("client", "Payment gateway", "api_gateway"),                    # callers are named, not roles
     ("stream", "Kafka with a schema registry", "model_registry"),
     ("database", "Cloud HD-map tile service", "service"),            # generic words give nothing
+    ("drift_detector", "Drift and quality once labels land", "labeling"),  # 'labels' as an input
+    ("alerting", "Drift alerts", "drift_detector"),                  # qualifies the next role word
+    ("database", "Item cache misses fall through here", "cache"),
 ])
 def test_words_that_only_qualify_give_no_role(kind, label, absent):
     assert absent not in roles(f'n: {kind} "{label}"\nn -> x\nx: service', "n")

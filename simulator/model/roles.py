@@ -72,6 +72,8 @@ _OFFLINE_KINDS = frozenset({"trainer", "data_warehouse", "batch_processor", "orc
                             "alerting", "drift_detector"})
 _OFFLINE_ROLES = frozenset({"labeling", "human_review", "trigger", "rollback", "trainer", "data_warehouse",
                             "object_store"})
+# Roles that say where a box runs: they hold even when they qualify what follows ("on-vehicle cache").
+_WHERE = frozenset({"edge_device"})
 # Roles a label never gives: where traffic enters.
 _NEVER_FROM_WORDS = frozenset({"client", "sensor"})
 
@@ -84,7 +86,8 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "feature store": ("feature_store",), "online feature": ("feature_store",),
     "online features": ("feature_store",), "feature service": ("feature_store",),
     "feature server": ("feature_store",), "feature serving": ("feature_store",),
-    "feature cache": ("feature_store", "cache"), "offline store": ("data_warehouse",),
+    "feature cache": ("feature_store", "cache"), "profile*": ("feature_store",),
+    "in memory": ("cache",), "offline store": ("data_warehouse",),
     "cache": ("cache",), "caching": ("cache",), "semantic cache": ("cache",),
     # rules, models, ranking, retrieval
     "rules engine": ("rules_engine",), "rule engine": ("rules_engine",), "rules": ("rules_engine",),
@@ -214,6 +217,10 @@ def _phrase_pattern(phrase: str) -> str:
 
 PHRASES: Mapping[str, tuple[str, ...]] = MappingProxyType(_phrase_table())
 _PRODUCT_NAMES = frozenset(_words(a) for k in catalog.KINDS.values() for a in k.aliases) - set(_PHRASES)
+# "labels" alone is often an input ("quality once labels land"); at the end of a label or a clause it
+# says what the box holds ("Chargebacks (labels)").
+_LABELS_AT_END = re.compile(r"\blabels?\s*(?:\)|$|[,;:/])", re.IGNORECASE)
+_CLAUSES = re.compile(r"[()\[\],;:|+]+|\s[-/\u2013\u2014]+\s")
 _ORDERED = sorted(PHRASES, key=lambda p: (-len(p.rstrip("*")), p))
 _MATCHER = re.compile("|".join(f"({_phrase_pattern(p)})" for p in _ORDERED))
 
@@ -256,8 +263,18 @@ class RoleSet:
 
 @lru_cache(maxsize=8192)
 def words_roles(text: str) -> tuple[tuple[str, str], ...]:
-    """(role, phrase as written) for every lexicon phrase in ``text``, in order, longest phrases first."""
-    words = _words(text)
+    """(role, phrase as written) for every lexicon phrase in ``text``, in order, longest phrases first.
+    Each clause (split at brackets, commas, semicolons, colons, slashes and spaced dashes) is read on
+    its own, so "profiles (in memory)" is two things said, not one qualifying the other."""
+    out: list[tuple[str, str]] = []
+    if _LABELS_AT_END.search(text):   # "Disputes (labels)", "analyst verdicts -> labels": says what it holds
+        out.append(("labeling", "labels"))
+    for clause in _CLAUSES.split(text):
+        out.extend(_clause_roles(_words(clause)))
+    return tuple(out)
+
+
+def _clause_roles(words: str) -> list[tuple[str, str]]:
     matches = [(m, _ORDERED[next(i for i, g in enumerate(m.groups()) if g is not None)])
                for m in _MATCHER.finditer(words)]
     out: list[tuple[str, str]] = []
@@ -269,10 +286,10 @@ def words_roles(text: str) -> tuple[tuple[str, str], ...]:
         for role in PHRASES[phrase]:
             if (role in _COMPUTING and next_word in _DATA_NOUNS) or next_word in _QUALIFIED:
                 continue
-            if before_role and phrase not in _PRODUCT_NAMES:   # "drift alerts"; but "Redis feature store"
+            if before_role and phrase not in _PRODUCT_NAMES and role not in _WHERE:   # "drift alerts"
                 continue
             out.append((role, m.group(0)))
-    return tuple(out)
+    return out
 
 
 def node_roles(kind: str, label: str | None, node_id: str, declared: Iterable[str] = ()) -> RoleSet:
