@@ -248,3 +248,13 @@ def test_a_load_balancer_in_front_of_a_tier_is_transparent_to_lookaside():
             "client -> feed -> rank\nfeed -> lb -> cg\nlb: load_balancer")
     assert holds(rule, text).passed
     assert not holds(rule, text.replace("feed -> lb -> cg", "other -> lb -> cg\nother: service")).passed
+
+
+def test_the_simulation_spof_rule_sees_what_the_simulate_tab_lists():
+    rule = {"simulate": {"no_spof": True}}
+    text = ("api: service x3\nm: model_server x2\nfs: feature_store x1 capacity=100000\n"
+            "client -> api -> m\napi -> fs")
+    out = holds(rule, text)          # the structural client-to-model check cannot see the feature store
+    assert holds({"no_spof": {"from": "client", "to": "model_server"}}, text).passed
+    assert not out.passed and out.nodes == ["fs"] and "single point" in out.evidence
+    assert holds(rule, text.replace("fs: feature_store x1", "fs: feature_store x2")).passed

@@ -150,6 +150,21 @@ api: service x3 capacity=100
 """
 
 
+def test_spofs_are_structural_whatever_the_load_and_only_without_redundancy():
+    # at 1,000 req/s everything after the gateway collapses; losing the single api still loses all
+    text = "client -> g -> api -> model\ng: api_gateway x1 capacity=100\napi: service x1 capacity=10\n" \
+           "model: model_server x3 capacity=5"
+    r = sim(text, 1000)
+    assert r.served_share < 0.01 and r.spofs == ["g", "api"]       # not the replicated model
+    managed = sim("client -> g -> api\ng: api_gateway\napi: service x1 capacity=1000", 100)
+    assert managed.spofs == ["api"]                                  # an unsized gateway is managed: HA
+    # losing a look-aside cache overloads the small tier behind it: a capacity problem, not a lost route
+    cached = sim("client -> api -> c\napi: service x3\nc: redis x1 hit_rate=0.8\napi -> llm\n"
+                 "llm: llm x2 capacity=100", 600)
+    assert cached.served_share == approx(1.0) and cached.drills["c"] < 0.5
+    assert "c" not in cached.spofs
+
+
 def test_a_lone_load_balancer_is_a_spof_and_two_replicas_are_not():
     r = sim(LB, 100)
     assert r.spofs == ["lb"] and r.drills == {"lb": 0.0, "api": 1.0}

@@ -11,18 +11,20 @@ from simulator.rules.context import Context, Outcome
 from simulator.simulation.constants import DEFAULT_PEAK_RPS, EPS
 from simulator.simulation.formatting import id_list, num, pct
 from simulator.simulation.inputs import finite_number
-from simulator.simulation.run import simulate, single_failures
+from simulator.simulation.run import request_path_spofs, simulate, single_failures
 
 
 class Simulated(Arguments):
     op: ClassVar[str] = "simulate"
     summary: ClassVar[str] = ("at the scenario's peak load (x load) the design serves at least min_served_share "
                               "of requests, keeps utilisation at or below max_utilization, and keeps serving "
-                              "when any one node of the given kinds is lost")
+                              "when any one node of the given kinds is lost; with no_spof, no single point of failure on the request path")
     max_utilization: float | None = Field(None, gt=0, description="e.g. 0.8: no node above 80 % at this load")
     load: float = Field(1.0, gt=0, le=1000, description="multiplier on the scenario's peak_rps")
     survives_single_failure_of: Kinds | None = None
     min_served_share: float = Field(0.99, ge=0, le=1)
+    no_spof: bool = Field(False, description="no single point of failure on the request path, by the "
+                                             "definition the Simulate tab uses (simulation.spof)")
     scope: Literal["request_path", "all"] = Field(
         "request_path", description="which nodes max_utilization covers: those a request waits on "
                                     "(default) or every node, async consumers and telemetry included")
@@ -43,7 +45,10 @@ class Simulated(Arguments):
             return Outcome(False, f"no traffic enters the design at {at}: add a client (or sensor) node")
         problems: list[str] = []
         bad: list[str] = []
-        if result.served_share < self.min_served_share - EPS:
+        # asked only about single points of failure, the rule does not judge capacity
+        judges_capacity = not self.no_spof or "min_served_share" in self.model_fields_set or bool(
+            self.max_utilization is not None or self.survives_single_failure_of)
+        if judges_capacity and result.served_share < self.min_served_share - EPS:
             lost = [nid for nid, n in result.nodes.items() if n.served_ratio < 1.0 and n.on_request_path]
             problems.append(f"at {at} only {pct(result.served_share, 1)} of requests are served (need "
                             f"{pct(self.min_served_share, 1)}); overloaded: "
@@ -59,6 +64,13 @@ class Simulated(Arguments):
             problems.append(f"above {pct(self.max_utilization)} utilisation{where} at {at}: "
                             + id_list([f"{nid} {pct(scoped[nid].utilization)}" for nid in hot]))
             bad += [nid for nid in hot if nid not in bad]
+        if self.no_spof:
+            spofs = request_path_spofs(ctx.design, peak, load=self.load, entry_rates=rates)
+            if spofs:
+                problems.append(f"single point(s) of failure on the request path (as Simulate lists them): "
+                                f"{id_list(spofs)}: one replica, no autoscaling, and losing it loses at least "
+                                "half the requests")
+                bad += [nid for nid in spofs if nid not in bad]
         survived = ""
         if self.survives_single_failure_of:
             targets = [nid for nid in ctx.of(self.survives_single_failure_of)]

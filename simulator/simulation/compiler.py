@@ -53,6 +53,7 @@ class Compiled:
         self.cost: list[float] = []
         self.hit: list[float] = []
         self.reps: list[int] = []
+        self.redundant: list[bool] = []   # replicas, autoscaling or an unsized managed service
         self.auto: list[bool] = []
         self.maxrep: list[int] = []
         self.zone: list[str | None] = []
@@ -77,6 +78,7 @@ class Compiled:
             self.cost.append(prop("cost_per_hour", kind.cost_per_hour if kind else None, 0.0) or 0.0)
             self.hit.append(prop("hit_rate", kind.hit_rate if kind else None, 0.0, 1.0) or 0.0)
             self.reps.append(nd.replicas)
+            self.redundant.append(nd.redundant)
             # autoscaled, managed and unsized components grow to their load; only written replicas are fixed
             grows = nd.elastic or not nd.sized
             self.auto.append(grows)

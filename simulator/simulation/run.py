@@ -17,15 +17,14 @@ from simulator.simulation.constants import (
     AUTOSCALE_TARGET,
     BOTTLENECK,
     ENTRY_KINDS,
-    EPS,
     HOURS_PER_MONTH,
-    SPOF_DROP,
     TAIL_FACTOR,
 )
 from simulator.simulation.formatting import id_list, pct
 from simulator.simulation.inputs import check_peak_and_load
 from simulator.simulation.kernel import State, latency, solve
 from simulator.simulation.results import NodeResult, SimulationResult
+from simulator.simulation.spof import single_points_of_failure
 from simulator.simulation.traffic import entry_loads, normalise_entry_rates
 
 
@@ -81,6 +80,17 @@ def single_failures(design: Design, peak_rps: float, *, load: float = 1.0, faile
         targets = [m.index[nid] for nid in resolve_failed(m, nodes)]
     shares = _drill(m, rates, mask, hit, base, targets)
     return {m.ids[i]: shares[i] for i in targets}
+
+
+def request_path_spofs(design: Design, peak_rps: float, *, load: float = 1.0,
+                       entry_kinds: Iterable[str] = ENTRY_KINDS,
+                       entry_rates: Mapping[str, float] | None = None) -> list[str]:
+    """The single points of failure the Simulate tab lists for this traffic (see simulation.spof)."""
+    check_peak_and_load(peak_rps, load)
+    m = Compiled(design, entry_kinds)
+    mask, hit, _ = conditions(m, (), Chaos())
+    rates, _ = entry_loads(m, peak_rps, load, 1.0, normalise_entry_rates(entry_rates))
+    return single_points_of_failure(m, rates, mask, hit)
 
 
 def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iterable[str] = (),
@@ -139,7 +149,7 @@ def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iter
         targets = [i for i in range(m.n) if not m.is_entry[i]]
         res = _drill(m, rates, mask, hit, st, targets)
         shares = {m.ids[i]: res[i] for i in targets}
-        spofs = [m.ids[i] for i in targets if st.served - res[i] >= SPOF_DROP - EPS]
+        spofs = single_points_of_failure(m, rates, mask, hit)
 
     return SimulationResult(
         peak_rps=float(peak_rps), load=float(load), offered_rps=offered,
