@@ -10,6 +10,9 @@ from pathlib import Path
 from simulator.grading.calibration import calibrate
 
 CORPUS = Path(__file__).parent / "calibration"
+# Rated the same way by someone else, from other sources, and never used to write or tune a rule:
+# the honest measure of how the grader does on designs it has not seen.
+HOLDOUT = Path(__file__).parent / "holdout"
 
 
 def test_the_corpus_is_large_and_varied_enough_to_mean_something():
@@ -36,3 +39,12 @@ def test_weak_designs_score_below_every_public_architecture_of_their_scenario():
         mine = [d for d in result.designs if d.scenario == scenario]
         weak = next(d for d in mine if Path(d.file).stem == "weak")
         assert all(weak.score <= d.score + 5 for d in mine if d is not weak), scenario
+
+
+def test_designs_the_rules_were_never_tuned_on_agree_as_well():
+    result = calibrate(HOLDOUT)
+    assert not result.problems, [str(p) for p in result.problems]
+    assert len(result.designs) >= 15
+    assert result.mae is not None and result.mae <= 11.0
+    assert result.spearman is not None and result.spearman >= 0.8
+    assert result.worst is not None and abs(result.worst.gap) <= 30
