@@ -258,3 +258,14 @@ def test_the_simulation_spof_rule_sees_what_the_simulate_tab_lists():
     assert holds({"no_spof": {"from": "client", "to": "model_server"}}, text).passed
     assert not out.passed and out.nodes == ["fs"] and "single point" in out.evidence
     assert holds(rule, text.replace("fs: feature_store x1", "fs: feature_store x2")).passed
+
+
+def test_metrics_of_its_own_means_an_arrow_of_its_own_or_through_a_telemetry_pipe():
+    rule = {"reaches": {"from": ["service", "model_server"], "to": "monitoring", "via_only": ["stream", "logging"]}}
+    assert not holds(rule, "api: service\nm: model_server\napi -> m\nm -> monitoring").passed   # api is silent
+    assert holds(rule, "api: service\nm: model_server\napi -> m\nm -> monitoring\napi -> monitoring").passed
+    piped = "api: service\nm: model_server\napi -> m\napi -> kafka\nm -> kafka\nkafka -> monitoring"
+    assert holds(rule, piped).passed
+    leaf = "api: service\nm: model_server\napi -> m\napi -> monitoring"
+    out = holds(rule, leaf)                              # a model that calls nothing still needs its own arrow
+    assert not out.passed and out.nodes == ["m"] and out.credit == 0.5
