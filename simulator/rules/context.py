@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -53,6 +54,7 @@ class Context:
         self._adj: dict[tuple, dict[str, list[str]]] = {}
         self._reach: dict[tuple, dict[str, str | None]] = {}
         self._graph: nx.DiGraph | None = None
+        self.memo: dict[str, Any] = {}   # values several rules derive from the design (a compiled simulation)
 
     @property
     def graph(self) -> nx.DiGraph:

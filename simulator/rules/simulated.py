@@ -8,7 +8,8 @@ from pydantic import Field
 from simulator.errors import SimulatorError
 from simulator.rules.arguments import Arguments, Kinds
 from simulator.rules.context import Context, Outcome
-from simulator.simulation.constants import DEFAULT_PEAK_RPS, EPS
+from simulator.simulation.compiler import Compiled
+from simulator.simulation.constants import DEFAULT_PEAK_RPS, ENTRY_KINDS, EPS
 from simulator.simulation.formatting import id_list, num, pct
 from simulator.simulation.inputs import finite_number
 from simulator.simulation.run import request_path_spofs, simulate, single_failures
@@ -35,7 +36,9 @@ class Simulated(Arguments):
         peak = DEFAULT_PEAK_RPS if given is None or assumed else given
         rates = getattr(ctx, "entry_rates", None) or None    # the scenario's traffic profile, if any
         try:
-            result = simulate(ctx.design, peak, load=self.load, drills=False, entry_rates=rates)
+            compiled = _compiled(ctx)
+            result = simulate(ctx.design, peak, load=self.load, drills=False, entry_rates=rates,
+                              compiled=compiled)
         except SimulatorError as exc:
             return Outcome(False, f"cannot simulate: {exc}")
         at = f"{num(result.offered_rps)} req/s" + (
@@ -65,7 +68,8 @@ class Simulated(Arguments):
                             + id_list([f"{nid} {pct(scoped[nid].utilization)}" for nid in hot]))
             bad += [nid for nid in hot if nid not in bad]
         if self.no_spof:
-            spofs = request_path_spofs(ctx.design, peak, load=self.load, entry_rates=rates)
+            spofs = request_path_spofs(ctx.design, peak, load=self.load, entry_rates=rates,
+                                       compiled=compiled)
             if spofs:
                 problems.append(f"single point(s) of failure on the request path (as Simulate lists them): "
                                 f"{id_list(spofs)}: one replica, no autoscaling, and losing it loses at least "
@@ -78,7 +82,7 @@ class Simulated(Arguments):
             if not targets:
                 problems.append(f"no {kinds} node to fail")
             else:
-                shares = single_failures(ctx.design, peak, load=self.load, nodes=targets,
+                shares = single_failures(ctx.design, peak, load=self.load, nodes=targets, compiled=compiled,
                                          entry_rates=rates)
                 breaks = [nid for nid in targets if shares[nid] < self.min_served_share - EPS]
                 if breaks:
@@ -101,3 +105,11 @@ class Simulated(Arguments):
 def _loss(ctx: Context, nid: str) -> str:
     r = ctx.replicas[nid]
     return f"one of {nid}'s {r} replicas" if r >= 2 else nid
+
+
+def _compiled(ctx: Context) -> Compiled:
+    """The design compiled for the simulation once per evaluation: several checks simulate it."""
+    key = "simulation.compiled"
+    if key not in ctx.memo:
+        ctx.memo[key] = Compiled(ctx.design, ENTRY_KINDS)
+    return ctx.memo[key]

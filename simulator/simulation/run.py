@@ -60,7 +60,8 @@ def _drill(m: Compiled, rates: list[float], failed: list[bool], hit: list[float]
 def single_failures(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iterable[str] = (),
                     chaos: Any = None, entry_kinds: Iterable[str] = ENTRY_KINDS,
                     nodes: Iterable[str] | None = None,
-                    entry_rates: Mapping[str, float] | None = None) -> dict[str, float]:
+                    entry_rates: Mapping[str, float] | None = None,
+                    compiled: Compiled | None = None) -> dict[str, float]:
     """Served share (0-1) after each single-node loss, by node id.
 
     The loss of a node with replicas >= 2 takes out one replica (its capacity drops by one replica);
@@ -70,7 +71,7 @@ def single_failures(design: Design, peak_rps: float, *, load: float = 1.0, faile
     check_peak_and_load(peak_rps, load)
     chaos = Chaos.parse(chaos)
     rates_by_kind = normalise_entry_rates(entry_rates)
-    m = Compiled(design, entry_kinds)
+    m = compiled if compiled is not None else Compiled(design, entry_kinds)
     mask, hit, _ = conditions(m, failed, chaos)
     rates, _ = entry_loads(m, peak_rps, load, chaos.spike, rates_by_kind)
     base = solve(m, rates, mask, hit, m.reps)
@@ -84,10 +85,11 @@ def single_failures(design: Design, peak_rps: float, *, load: float = 1.0, faile
 
 def request_path_spofs(design: Design, peak_rps: float, *, load: float = 1.0,
                        entry_kinds: Iterable[str] = ENTRY_KINDS,
-                       entry_rates: Mapping[str, float] | None = None) -> list[str]:
+                       entry_rates: Mapping[str, float] | None = None,
+                       compiled: Compiled | None = None) -> list[str]:
     """The single points of failure the Simulate tab lists for this traffic (see simulation.spof)."""
     check_peak_and_load(peak_rps, load)
-    m = Compiled(design, entry_kinds)
+    m = compiled if compiled is not None else Compiled(design, entry_kinds)
     mask, hit, _ = conditions(m, (), Chaos())
     rates, _ = entry_loads(m, peak_rps, load, 1.0, normalise_entry_rates(entry_rates))
     return single_points_of_failure(m, rates, mask, hit)
@@ -95,11 +97,14 @@ def request_path_spofs(design: Design, peak_rps: float, *, load: float = 1.0,
 
 def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iterable[str] = (),
              chaos: Any = None, entry_kinds: Iterable[str] = ENTRY_KINDS, drills: bool = True,
-             entry_rates: Mapping[str, float] | None = None) -> SimulationResult:
+             entry_rates: Mapping[str, float] | None = None,
+             compiled: Compiled | None = None) -> SimulationResult:
     """Simulate the design at ``peak_rps x load`` (x the chaos spike) with ``failed`` nodes taken out.
 
     ``chaos``: a Chaos, a mapping or text like ``"spike=3,cache_flush,primary_model_down,zone_lost=a"``.
     ``drills``: also run every single-node loss to find the single points of failure (``spofs``).
+    ``compiled``: the design already compiled with these entry kinds (callers that run several
+    simulations of one design compile it once).
     ``entry_rates``: a scenario's traffic profile, ``{kind: req/s per source}``: entry nodes of a listed
     kind get that rate for each replica instead of an even share of ``peak_rps``.
     Raises DesignError for an unknown node id in ``failed``, SimulatorError for bad numbers or presets.
@@ -107,7 +112,7 @@ def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iter
     check_peak_and_load(peak_rps, load)
     chaos = Chaos.parse(chaos)
     rates_by_kind = normalise_entry_rates(entry_rates)
-    m = Compiled(design, entry_kinds)
+    m = compiled if compiled is not None else Compiled(design, entry_kinds)
     mask, hit, chaos_notes = conditions(m, failed, chaos)
     rates, traffic_notes = entry_loads(m, peak_rps, load, chaos.spike, rates_by_kind)
     offered = sum(rates) if rates_by_kind and rates else peak_rps * load * chaos.spike
