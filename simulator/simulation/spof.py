@@ -22,9 +22,13 @@ def single_points_of_failure(m: Compiled, rates: list[float], failed: list[bool]
     unbounded = copy.copy(m)
     unbounded.cap = [None] * m.n
     routed = solve(unbounded, rates, failed, hit, m.reps)
+    # losing a node can only lose the requests that pass through it: fewer than half never make a SPOF
+    enough = SPOF_DROP * sum(rates) - EPS
     out = []
     for i in range(m.n):
         if failed[i] or not m.on_path[i] or m.is_entry[i] or m.redundant[i] or routed.load[i] == 0:
+            continue
+        if routed.load[i] < enough:
             continue
         failed[i] = True
         try:
