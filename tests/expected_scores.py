@@ -3,10 +3,12 @@
 A category scores 100 x (points of its passed checks) / (points of all its checks), rounded to one
 decimal; the overall score is the weight-averaged category scores, rounded to one decimal (the rule
 in docs/authoring.md). Given the rubric YAML and the ids of the checks a design is known to fail,
-``hand_scores`` does that arithmetic on the raw YAML numbers.
+``hand_scores`` does that arithmetic on the raw YAML numbers, then tells the coverage on the interview
+scale (13 + 0.87 x coverage, the figures docs/authoring.md gives).
 """
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import yaml
@@ -24,7 +26,8 @@ REALTIME_PARTLY = {"rag-retrieval": 2 / 3}
 # From rubrics/conversational-ai.yaml: ml_core earns 5.33 + 6 (guardrails) of 30 points (37.8), monitoring
 # 6 of 10 (60.0), the rest 100; weights ml_core 30, fallback 16, caching 12, reliability 14, monitoring 12,
 # scaling 10, safety 6: (30 x 37.8 + 16 x 100 + 12 x 100 + 14 x 100 + 12 x 60 + 10 x 100 + 6 x 100) / 100
-REALTIME_SCORE = 76.5
+# = 76.5 coverage; on the interview scale 13 + 0.87 x 76.5 = 79.6
+REALTIME_SCORE = 79.6
 
 
 def hand_scores(scenario: str, failing: set[str], partly: dict[str, float] | None = None
@@ -44,5 +47,12 @@ def hand_scores(scenario: str, failing: set[str], partly: dict[str, float] | Non
         got = sum(round(p * (1.0 + lost), 2) for p, lost in earned)
         categories[name] = round(100.0 * got / possible, 1)
     weights = {name: cat["weight"] for name, cat in raw["categories"].items()}
-    overall = round(sum(weights[n] * s for n, s in categories.items()) / sum(weights.values()), 1)
+    coverage = round(sum(weights[n] * s for n, s in categories.items()) / sum(weights.values()), 1)
+    # the interview scale of docs/authoring.md ("How scores are computed"): 13 + 0.87 x coverage, 0 for none
+    overall = _half_up(13 + 0.87 * coverage) if coverage > 0 else 0.0
     return overall, categories
+
+
+def _half_up(value: float) -> float:
+    """One decimal, halves up (52.15 -> 52.2), as docs/authoring.md rounds."""
+    return float(Decimal(repr(round(value, 6))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

@@ -56,7 +56,7 @@ def test_the_corpus_is_broad():
               "did you mean through", "Input should be a valid integer", "duplicate check id",
               "is not declared under `categories`", "do not add up", "phase budgets add up to 40",
               "unknown field 'hint'", "missing field", "is missing 'hint'", "fixture #2 fails it",
-              "reference design scores", "can never pass", "unsupported YAML tag",
+              "reference design covers", "can never pass", "unsupported YAML tag",
               "must match its file name", "'difficulty'"]
     text = " | ".join(fragments)
     for w in wanted:

@@ -12,11 +12,13 @@ from simulator.grading.calibration import (
     GradedDesign,
     Rating,
     average_ranks,
+    interview_scale_fit,
     mean_absolute_error,
     pairwise_agreement,
     spearman,
     summarise,
 )
+from simulator.grading.scale import interview_score
 from tests.cli_helpers import ROOT, run_cli
 
 # --- the figures, worked by hand ----------------------------------------------------------------
@@ -248,3 +250,20 @@ def test_the_documented_rating_example_is_accepted(tmp_path):
     result = run_cli(["calibrate", tmp_path])
     assert result.returncode == 0, result.stderr
     assert "rating  55.0" in result.stdout
+
+
+def test_the_interviewers_scale_is_the_line_through_their_own_ratings():
+    def rated(coverage: float, overall: float) -> GradedDesign:
+        return GradedDesign("f.yaml", "s", Rating(overall, {"a": coverage}), 0.0, {"a": 0.0}, coverage)
+    # (0, 10), (50, 55), (100, 100) lie on 10 + 0.9 x coverage
+    base, slope = interview_scale_fit([rated(0, 10), rated(50, 55), rated(100, 100)])
+    assert base == pytest.approx(10) and slope == pytest.approx(0.9)
+    assert interview_scale_fit([rated(40, 50)]) is None                       # one point is no line
+    assert interview_scale_fit([rated(40, 50), rated(40, 60)]) is None        # nor is one coverage
+
+
+def test_the_overall_score_is_the_coverage_on_the_interview_scale():
+    assert interview_score(0) == 0.0            # nothing passes: nothing earned
+    assert interview_score(45) == 52.2          # 13 + 0.87 x 45 = 52.15, halves up
+    assert interview_score(100) == 100.0
+    assert interview_score(34) == 42.6          # docs/authoring.md's worked example

@@ -223,5 +223,5 @@ def test_the_library_reloads_when_a_reference_design_changes(tmp_path, monkeypat
                                            "label: \"model down or too slow\"}\n", ""))
     lib = load_library()
     assert "reload-me" in lib.scenarios
-    assert any("reference design scores" in p.message and "model-fallback" in p.message for p in lib.problems), \
+    assert any("reference design covers" in p.message and "model-fallback" in p.message for p in lib.problems), \
         [str(p) for p in lib.problems]

@@ -70,8 +70,9 @@ def weak(scenario, rubric):
 # (the gateway) and serves-peak-load (nobody sized the boxes, so the simulation lets them grow to the peak;
 # 6 of reliability's 20 points): caching 100, security 100, reliability 30, everything else 0; weighted
 # (rubric weights caching 12, security 6, reliability 14): (12 x 100 + 6 x 100 + 14 x 30) / 100 = 22.2
+# coverage; on the interview scale 13 + 0.87 x 22.2 = 32.3
 WEAK_PASSES = {"response-cache", "cache-on-every-path", "controlled-entry", "serves-peak-load"}
-WEAK_SCORE = 22.2
+WEAK_SCORE = 32.3
 
 
 def test_the_weak_design_scores_what_the_rubric_says(rubric, weak):

@@ -52,7 +52,7 @@ def test_taking_out_one_concern_hits_only_its_category(sid, concern):
 @pytest.mark.parametrize("transform", [without_edges, reversed_edges], ids=["no-edges", "reversed"])
 def test_presence_is_not_enough_and_direction_matters(sid, transform):
     scenario, rubric = LIB.get(sid)
-    assert evaluate(transform(scenario.reference), rubric, scenario.peak_traffic).score <= 35
+    assert evaluate(transform(scenario.reference), rubric, scenario.peak_traffic).coverage <= 35
 
 
 @pytest.mark.parametrize("sid", IDS)

@@ -45,9 +45,9 @@ checks:
     follow_up: What do you alert on?
 """
 # has-cache passes (3 of 4 caching points: 75), has-cdn fails, has-monitoring fails (0 of 2: 0).
-# Overall: (60 * 75 + 40 * 0) / (60 + 40) = 45.
+# Coverage: (60 * 75 + 40 * 0) / (60 + 40) = 45; overall on the interview scale 13 + 0.87 * 45 = 52.15 -> 52.2.
 DESIGN = "client -> chat -> redis\nchat: service x2\nchat -> llm\n"
-EXPECTED_SCORE = 45.0
+EXPECTED_SCORE = 52.2
 EXPECTED_CATEGORIES = {"caching": 75.0, "monitoring": 0.0}
 
 

@@ -71,6 +71,10 @@ def format_calibration(result: Calibration) -> str:
         w = result.worst
         lines.append(f"  worst design         {w.file}: rating {w.rating.overall:g}, score {w.score:g} "
                      f"(gap {w.gap:+.1f})")
+    if result.scale is not None:
+        base, slope = result.scale
+        lines.append(f"  interviewers' scale  overall ~ {base:.1f} + {slope:.2f} x coverage on these ratings "
+                     "(the grader uses 13 + 0.87 x coverage)")
     if result.scenarios:
         lines += ["", "Per scenario (MAE):"]
         lines += [f"  {sid:<{scen_width}}  {_num(f.mae):>5}  ({f.designs} design(s))"

@@ -113,7 +113,8 @@ def _design_text(design: Design, label_limit: int | None) -> str:
 
 def _report_text(report: Report, scenario: Scenario | None, estimates: Mapping[str, Any] | None,
                  evidence_limit: int, passed_evidence: bool) -> str:
-    lines = [f"Rubric score: {report.score:g}/100 (weighted over categories)."]
+    covered = f"; it covers {report.coverage:g} % of the rubric, weighted" if report.coverage is not None else ""
+    lines = [f"Rubric score: {report.score:g}/100 (on the interview scale{covered})."]
     lines.append("Categories: " + "; ".join(f"{c.name} \"{c.title}\" {c.score:g}/100 ({c.passed}/{c.total} checks)"
                                             for c in report.categories.values()))
     lines.append("Checks (PASS/FAIL, category/id, points: title -- evidence):")

@@ -43,6 +43,7 @@ class GradedDesign:
     rating: Rating
     score: float
     category_scores: dict[str, float]
+    rated_coverage: float | None = None   # the rating's categories weighted by the rubric's weights
 
     @property
     def gap(self) -> float:
@@ -76,6 +77,7 @@ class Calibration:
     worst: GradedDesign | None
     categories: dict[str, Fit]
     scenarios: dict[str, Fit]
+    scale: tuple[float, float] | None = None   # (base, slope): overall ~ base + slope x rated coverage
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (no NaN or infinity: a missing figure is None)."""
@@ -89,6 +91,8 @@ class Calibration:
             "worst": None if self.worst is None else {"file": self.worst.file, "gap": self.worst.gap},
             "categories": {cid: _fit_dict(f) for cid, f in self.categories.items()},
             "scenarios": {sid: _fit_dict(f) for sid, f in self.scenarios.items()},
+            "interview_scale": None if self.scale is None else {"base": round(self.scale[0], 2),
+                                                                "slope": round(self.scale[1], 3)},
             "problems": [_problem_dict(p) for p in self.problems],
             "warnings": [_problem_dict(p) for p in self.warnings],
         }
@@ -175,7 +179,18 @@ def grade_rated(path: Path, lib: Library) -> tuple[GradedDesign | None, list[Pro
     if problems or design is None or scenario is None or rubric is None or rating is None:
         return None, problems, warnings
     report = evaluate(design, rubric, scenario.peak_traffic)
-    return GradedDesign(source, rubric.scenario, rating, report.score, report.category_scores()), [], warnings
+    graded = GradedDesign(source, rubric.scenario, rating, report.score, report.category_scores(),
+                          rated_coverage(rating, rubric))
+    return graded, [], warnings
+
+
+def rated_coverage(rating: Rating, rubric: Rubric) -> float | None:
+    """The interviewer's own category ratings weighted by the rubric's weights (None without any)."""
+    rated = {cid: v for cid, v in rating.categories.items() if cid in rubric.categories}
+    weight = sum(rubric.categories[cid].weight for cid in rated)
+    if not weight:
+        return None
+    return sum(rubric.categories[cid].weight * v for cid, v in rated.items()) / weight
 
 
 def read_rating(data: dict, source: str | None, rubric: Rubric | None) -> tuple[Rating | None, list[Problem]]:
@@ -245,7 +260,25 @@ def summarise(designs: list[GradedDesign], problems: list[Problem], warnings: li
         mae=mean_absolute_error(ratings, scores), spearman=spearman(ratings, scores),
         pairwise=share, pairs=pairs, worst=worst,
         categories={cid: Fit(_mean_abs(gaps), len(gaps)) for cid, gaps in sorted(categories.items())},
-        scenarios={sid: Fit(_mean_abs(gaps), len(gaps)) for sid, gaps in sorted(scenarios.items())})
+        scenarios={sid: Fit(_mean_abs(gaps), len(gaps)) for sid, gaps in sorted(scenarios.items())},
+        scale=interview_scale_fit(designs))
+
+
+def interview_scale_fit(designs: list[GradedDesign]) -> tuple[float, float] | None:
+    """How these interviewers turn coverage into an overall score: the least-squares line of their
+    overall ratings on their own weighted category ratings (base, slope). None without two designs
+    that rate categories, or when those all rate the same coverage. The grader's own scale is
+    ``simulator.grading.scale``; compare the two to see whether your raters read the scale alike."""
+    pairs = [(d.rated_coverage, d.rating.overall) for d in designs if d.rated_coverage is not None]
+    if len(pairs) < 2:
+        return None
+    mx = sum(x for x, _ in pairs) / len(pairs)
+    my = sum(y for _, y in pairs) / len(pairs)
+    var = sum((x - mx) ** 2 for x, _ in pairs)
+    if var == 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in pairs) / var
+    return my - slope * mx, slope
 
 
 def _mean_abs(values: Sequence[float]) -> float | None:

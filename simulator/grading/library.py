@@ -30,7 +30,7 @@ from simulator.model.yamlio import load_file, load_mapping, locate
 from simulator.paths import RUBRICS_DIR, SCENARIOS_DIR
 from simulator.suggest import did_you_mean
 
-REFERENCE_MIN_SCORE = 85.0
+REFERENCE_MIN_COVERAGE = 85.0   # a reference design must cover this much of its own rubric
 
 
 @dataclass
@@ -134,12 +134,14 @@ def load_library(dirs: list[tuple[Path, Path]] | None = None, *, check_reference
 
 def reference_problems(scenario: Scenario, rubric: Rubric) -> list[Problem]:
     report = evaluate(scenario.reference, rubric, scenario.peak_traffic)
-    if report.score >= REFERENCE_MIN_SCORE:
+    coverage = report.coverage if report.coverage is not None else report.score
+    if coverage >= REFERENCE_MIN_COVERAGE:
         return []
     failed = report.failed()
     details = "; ".join(f"{c.id} ({c.evidence})" for c in failed[:3])
     more = f"; and {len(failed) - 3} more: {', '.join(c.id for c in failed[3:])}" if len(failed) > 3 else ""
-    return [Problem(f"reference design scores {report.score:g} on its own rubric (needs >= {REFERENCE_MIN_SCORE:g}); "
+    return [Problem(f"reference design covers {coverage:g} % of its own rubric (needs >= "
+                    f"{REFERENCE_MIN_COVERAGE:g}); "
                     f"failing checks: {details}{more}. Fix the reference design, or the checks if they are wrong",
                     scenario.source, *scenario.positions.get("reference_design", (None, None)))]
 

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator.errors import DesignError, Problem, RubricError
+from simulator.grading.scale import interview_score
 from simulator.model.design import Design, parse_design
 from simulator.model.notation import parse_dsl
 from simulator.model.scenario import PeakTraffic
@@ -366,6 +367,7 @@ class Report:
     checks: list[CheckResult]
     errors: list[str]
     rubric_digest: str = ""
+    coverage: float | None = None   # the weighted category scores; `score` is it on the interview scale
 
     def category_scores(self) -> dict[str, float]:
         """Score 0-100 by category name, as the store keeps them."""
@@ -396,6 +398,7 @@ class Report:
                     for c in (data.get("checks") or [])],
             errors=list(data.get("errors") or []),
             rubric_digest=data.get("rubric_digest", ""),
+            coverage=_number_or_none(data.get("coverage")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -407,7 +410,13 @@ class Report:
             "checks": [asdict(c) for c in self.checks],
             "errors": list(self.errors),
             "rubric_digest": self.rubric_digest,
+            "coverage": self.coverage,
         }
+
+
+def _number_or_none(value: Any) -> float | None:
+    """A stored report's number, or None (reports stored before a field existed lack it)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _context(design: Design, traffic: PeakTraffic | None) -> Context:
@@ -467,9 +476,10 @@ def evaluate(design: Design, rubric: Rubric, traffic: PeakTraffic | None) -> Rep
                                           sum(r.passed for r in mine), len(mine))
     weighted = [(c.weight, c.score) for c in categories.values() if c.possible > 0]
     total_weight = sum(w for w, _ in weighted)
-    overall = round(sum(w * s for w, s in weighted) / total_weight, 1) if total_weight else 0.0
+    coverage = round(sum(w * s for w, s in weighted) / total_weight, 1) if total_weight else 0.0
     errors = [f"{r.id}: {r.evidence}" for r in results if r.status == "error"]
-    return Report(rubric.scenario, overall, categories, results, errors, rubric.digest)
+    return Report(rubric.scenario, interview_score(coverage), categories, results, errors, rubric.digest,
+                  coverage)
 
 
 @dataclass
