@@ -11,7 +11,12 @@ from simulator.sessions.clock import clock
 def render_scores(report: dict[str, Any]) -> None:
     """The overall score, then every category (four to a row so long names stay readable)."""
     cats = list(report.get("categories", {}).items())
-    st.metric("Overall", f"{report.get('score', 0):.0f}/100")
+    coverage = report.get("coverage")
+    st.metric("Overall", f"{report.get('score', 0):.0f}/100",
+              help=None if coverage is None else
+              f"The design covers {coverage:g} % of the rubric (the categories below, weighted). The overall "
+              "is that coverage on the interview scale, 13 + 0.87 x coverage: what interviewers rating blind "
+              "give for it.")
     for start in range(0, len(cats), 4):
         cols = st.columns(4)
         for col, (name, c) in zip(cols, cats[start:start + 4]):
