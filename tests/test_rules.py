@@ -269,3 +269,10 @@ def test_metrics_of_its_own_means_an_arrow_of_its_own_or_through_a_telemetry_pip
     leaf = "api: service\nm: model_server\napi -> m\napi -> monitoring"
     out = holds(rule, leaf)                              # a model that calls nothing still needs its own arrow
     assert not out.passed and out.nodes == ["m"] and out.credit == 0.5
+
+
+def test_a_role_can_be_excluded_from_what_counts_as_the_guard():
+    rule = {"via": {"from": "client", "to": "llm", "through": "cache", "excluding": "memory", "lookaside": True}}
+    history = 'h: redis "Conversation history"\nchat: service\nclient -> chat -> llm\nchat -> h'
+    assert not holds(rule, history).passed                     # memory, not a response cache
+    assert holds(rule, history + '\nrc: redis "Response cache"\nchat -> rc').passed

@@ -1,7 +1,11 @@
 """`validate PATH`: a rubric file is checked at its own scenario's traffic, never at an assumed peak."""
 from pathlib import Path
 
+import pytest
+
 from simulator.cli.main import validate_paths
+from simulator.errors import Problem, ScenarioError
+from simulator.grading.library import Library
 from simulator.grading.rubric import fixture_problems, load_rubric
 from simulator.model.scenario import load_scenario
 
@@ -22,3 +26,13 @@ def test_a_rubric_checked_without_its_scenario_differs_from_one_checked_with_it(
     scenario = load_scenario(ROOT / "scenarios" / "vision-pipeline.yaml")
     assert fixture_problems(rubric, scenario.peak_traffic) == []
     assert fixture_problems(rubric, None) != []
+
+
+def test_a_scenario_that_failed_to_load_says_why_instead_of_unknown():
+    lib = Library(problems=[Problem("check 'x': pass fixture #1 fails it", file="/tmp/rubrics/mine.yaml", line=7)])
+    with pytest.raises(ScenarioError) as err:
+        lib.get("mine")
+    assert "did not load" in str(err.value) and "mine.yaml:7" in str(err.value)
+    with pytest.raises(ScenarioError) as err:
+        lib.get("other")
+    assert "unknown scenario 'other'" in str(err.value)

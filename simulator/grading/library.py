@@ -41,6 +41,10 @@ class Library:
 
     def get(self, scenario_id: str) -> tuple[Scenario, Rubric]:
         if scenario_id not in self.scenarios or scenario_id not in self.rubrics:
+            broken = [p for p in self.problems if p.file and Path(p.file).stem == scenario_id]
+            if broken:   # it exists but did not load: say why, not that it is unknown
+                raise ScenarioError(f"scenario '{scenario_id}' did not load: {broken[0]}"
+                                    + (f" (and {len(broken) - 1} more problem(s))" if len(broken) > 1 else ""))
             hint = did_you_mean(scenario_id, self.scenarios)
             known = ", ".join(self.scenarios) or "none"
             raise ScenarioError(f"unknown scenario '{scenario_id}'{hint} (available: {known})")

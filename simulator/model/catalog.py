@@ -38,6 +38,10 @@ class Kind:
 # Kinds a team rents as a managed service (API gateway, load balancer, CDN, managed streams and queues,
 # object storage): highly available and elastic unless the design gives them explicit replicas.
 MANAGED_KINDS = frozenset({"api_gateway", "load_balancer", "cdn", "stream", "queue", "object_store"})
+# Products that are replicated clusters by construction: a box named for one is not one machine.
+HA_PRODUCTS = frozenset({"cassandra", "dynamodb", "bigtable", "spanner", "scylladb", "cosmosdb", "aurora",
+                         "elasticache", "memorystore", "kafka", "kinesis", "pubsub", "s3", "gcs", "couchbase",
+                         "cockroachdb", "elasticsearch"})
 
 GROUPS = (
     "Clients and edge",

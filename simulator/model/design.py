@@ -52,9 +52,15 @@ class Node:
     @property
     def managed(self) -> bool:
         """A managed, highly available and elastic service (gateway, load balancer, CDN, stream, queue,
-        object store) the candidate did not size: one box on a whiteboard is not one machine."""
+        object store, or a product that is a replicated cluster by construction: Cassandra, DynamoDB,
+        Kafka...) the candidate did not size: one box on a whiteboard is not one machine."""
+        if self.sized:
+            return False
         kind = catalog.KINDS.get(self.kind)
-        return bool(kind and kind.managed) and not self.sized
+        if kind is not None and kind.managed:
+            return True
+        named = " ".join(filter(None, (self.written_kind, self.label))).lower()
+        return any(re.search(rf"(?<![a-z0-9]){p}(?![a-z0-9])", named) for p in catalog.HA_PRODUCTS)
 
     @property
     def redundant(self) -> bool:

@@ -147,7 +147,7 @@ _PHRASES: dict[str, tuple[str, ...]] = {
     "orchestrat*": ("orchestrator",), "scheduler": ("orchestrator",), "workflow*": ("orchestrator",),
     # data movement and storage
     "event stream": ("stream",), "event bus": ("stream",), "event log": ("stream",), "pub sub": ("stream",),
-    "message bus": ("stream",), "stream": ("stream",), "streams": ("stream",),
+    "message bus": ("stream",), "data stream": ("stream",), "event streams": ("stream",),
     "queue": ("queue",), "queues": ("queue",),
     "stream processing": ("stream_processor",), "stream processor": ("stream_processor",),
     "streaming job*": ("stream_processor",), "streaming pipeline": ("stream_processor",),

@@ -20,15 +20,23 @@ class Via(Arguments):
     source: Kinds = Field(alias="from")
     target: Kinds = Field(alias="to")
     through: Kinds
+    excluding: Kinds | None = Field(None, description="a node with any of these roles does not count as the "
+                                    "`through` role (a conversation store is a cache, but not a response cache)")
     quantifier: Literal["some", "every"] = "some"
     lookaside: bool = False
     edges: EdgeKinds = None
 
     def guards(self, ctx: Context) -> set[str]:
-        guard = set(ctx.of(self.through))
+        guard = self._through(ctx)
         if self.lookaside:
             guard |= set(self._callers(ctx, guard))
         return guard
+
+    def _through(self, ctx: Context) -> set[str]:
+        nodes = set(ctx.of(self.through))
+        if self.excluding:
+            nodes = {n for n in nodes if not ctx.has(n, self.excluding)}
+        return nodes
 
     def _callers(self, ctx: Context, guard: set[str]) -> dict[str, str]:
         """{caller: the guard it consults}: a node that calls a guard directly or through load balancers
@@ -49,11 +57,11 @@ class Via(Arguments):
         return out
 
     def evaluate(self, ctx: Context) -> Outcome:
-        through = set(self.through)
-        callers = self._callers(ctx, set(ctx.of(self.through))) if self.lookaside else {}
+        through = self._through(ctx)
+        callers = self._callers(ctx, through) if self.lookaside else {}
 
         def describe(node: str) -> str:
-            if ctx.has(node, through):
+            if node in through:
                 return f"{node} ({ctx.kind[node]})"
             return f"{node} consults {callers[node]}"
 
