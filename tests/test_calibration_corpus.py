@@ -1,8 +1,9 @@
 """The grader against interviewers: tests/calibration holds designs encoded from public write-ups (and a
 typical and a weak design per scenario), each rated blind by an interviewer before it was graded. This
-test keeps the grader from drifting away from those ratings. The issue's goal (MAE <= 10, Spearman >=
-0.85, no design off by more than 25) is not reached yet; the bounds below are where the grader stands,
-so a change that makes agreement worse fails here."""
+test keeps the grader from drifting away from those ratings. The goal (MAE <= 10, Spearman >=
+0.85, no design off by more than 25) is met for the error and the worst design on both folders; the rank
+correlation (0.82 here, 0.83 on the held-out folder) is not yet, so its bound is where the grader stands
+and a change that orders designs worse fails here."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,9 +29,9 @@ def test_the_corpus_is_large_and_varied_enough_to_mean_something():
 def test_scores_agree_with_the_interviewers_at_least_as_well_as_today():
     result = calibrate(CORPUS)
     assert not result.problems, [str(p) for p in result.problems]
-    assert result.mae is not None and result.mae <= 14.0
-    assert result.spearman is not None and result.spearman >= 0.75
-    assert result.worst is not None and abs(result.worst.gap) <= 33
+    assert result.mae is not None and result.mae <= 10.0
+    assert result.spearman is not None and result.spearman >= 0.80
+    assert result.worst is not None and abs(result.worst.gap) <= 25
 
 
 def test_weak_designs_score_below_every_public_architecture_of_their_scenario():
@@ -45,6 +46,6 @@ def test_designs_the_rules_were_never_tuned_on_agree_as_well():
     result = calibrate(HOLDOUT)
     assert not result.problems, [str(p) for p in result.problems]
     assert len(result.designs) >= 15
-    assert result.mae is not None and result.mae <= 11.0
-    assert result.spearman is not None and result.spearman >= 0.8
-    assert result.worst is not None and abs(result.worst.gap) <= 30
+    assert result.mae is not None and result.mae <= 10.0
+    assert result.spearman is not None and result.spearman >= 0.80
+    assert result.worst is not None and abs(result.worst.gap) <= 25
