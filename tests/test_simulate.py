@@ -620,3 +620,10 @@ def test_scenario_traffic_profile_reaches_the_rubric_and_the_cli(capsys):
         parse_scenario(data)
     data["traffic"] = {"entries": {"camera": 30}}
     assert parse_scenario(data).traffic.entries == {"sensor": 30}
+
+
+def test_a_pool_of_replicas_queues_far_less_than_one_replica_at_the_same_utilisation():
+    one = sim("client -> api\napi: service x1 capacity=100 latency_ms=10", 80)     # 80 %: 10 / 0.2
+    pool = sim("client -> api\napi: service x10 capacity=10 latency_ms=10", 80)    # 80 % of ten replicas
+    assert one.latency_ms["p50"] == approx(50)
+    assert abs(pool.latency_ms["p50"] - 12.05) < 0.01   # Erlang C(10, 0.8) = 0.409: 10 + 0.409 x 10 / 2

@@ -197,6 +197,24 @@ def _served(entries: list[int], rates: list[float], ok: list[float]) -> float:
     return sum(ok[e] * r for e, r in zip(entries, rates, strict=True)) / total
 
 
+ERLANG_MAX_SERVERS = 1000   # beyond this many replicas the queueing delay is computed as for this many
+
+
+def response_time(service_ms: float, rho: float, servers: int) -> float:
+    """Mean time in a tier of ``servers`` replicas sharing its load (M/M/c) at utilisation ``rho``:
+    the service time plus the Erlang C wait. One replica gives service / (1 - rho); many replicas at
+    the same utilisation wait far less, as a pool of servers does."""
+    if service_ms <= 0 or rho <= 0:
+        return service_ms
+    c = max(1, min(servers, ERLANG_MAX_SERVERS))
+    offered = c * rho                       # in servers
+    blocking = 1.0                          # Erlang B by its stable recursion
+    for k in range(1, c + 1):
+        blocking = offered * blocking / (k + offered * blocking)
+    waiting = blocking / (1.0 - rho * (1.0 - blocking))   # Erlang C: the chance a request queues
+    return service_ms + waiting * service_ms / (c * (1.0 - rho))
+
+
 def latency(m: Compiled, st: State, failed: list[bool]) -> tuple[float, float, list[int], list[float]]:
     """p50 and the p99 path sum: the slowest chain of blocking sync calls (and fallbacks in use) from an
     entry, counting a call toward p50 when >= 50 % of the caller's requests make it, toward p99 when >= 1 %."""
@@ -209,8 +227,7 @@ def latency(m: Compiled, st: State, failed: list[bool]) -> tuple[float, float, l
     for v in m.rorder:
         if failed[v]:
             continue
-        rho = min(st.util[v], MAX_RHO)
-        own[v] = m.lat[v] / (1.0 - rho)
+        own[v] = response_time(m.lat[v], min(st.util[v], MAX_RHO), st.eff[v])
         pass_on = 1.0 - st.hit[v]
         best, arg, best99, any99 = 0.0, -1, 0.0, False
         for w in m.block[v]:
