@@ -211,6 +211,8 @@ def response_time(service_ms: float, rho: float, servers: int) -> float:
     blocking = 1.0                          # Erlang B by its stable recursion
     for k in range(1, c + 1):
         blocking = offered * blocking / (k + offered * blocking)
+        if blocking < 1e-12 and k > offered:   # it only shrinks from here: nobody waits
+            return service_ms
     waiting = blocking / (1.0 - rho * (1.0 - blocking))   # Erlang C: the chance a request queues
     return service_ms + waiting * service_ms / (c * (1.0 - rho))
 
