@@ -1,5 +1,5 @@
 """What a canvas edit means for the design (the browser part is in test_e2e_browser.py)."""
-from simulator.model.canvas import auto_layout, from_canvas, new_node_id, to_canvas
+from simulator.model.canvas import auto_layout, drawn_since, from_canvas, new_node_id, to_canvas
 from simulator.model.notation import parse_dsl
 
 
@@ -41,3 +41,14 @@ def test_canvas_nodes_carry_kind_and_highlight():
     assert "×3" in api["content"] and "Chat API" in api["content"] and "3px" in api["style"]["border"]
     assert edges[0]["label"] == "fallback"
     assert new_node_id(design, "service") == "service" and new_node_id(parse_dsl("service"), "service") == "service_2"
+
+
+def test_a_late_value_keeps_the_arrow_drawn_on_it_but_never_revives_a_deleted_one():
+    design = parse_dsl("a: service\nb: cache\nc: database\na -> c")    # the page deleted b -> c since
+    base = frozenset({("b", "c")})                                       # what the browser was shown
+    late = [{"source": "b", "target": "c"}, {"source": "a", "target": "b"}]   # it then drew a -> b
+    drawn = drawn_since(base, late)
+    assert drawn == [{"source": "a", "target": "b"}]
+    merged, _, _ = from_canvas(design, [], drawn)
+    assert {(e.source, e.target) for e in merged.edges} == {("a", "c"), ("a", "b")}
+    assert drawn_since(None, late) == []                                 # an unknown base: trust no arrow

@@ -14,7 +14,7 @@ from streamlit_flow import streamlit_flow
 from streamlit_flow.elements import StreamlitFlowEdge, StreamlitFlowNode
 from streamlit_flow.state import StreamlitFlowState
 
-from simulator.model.canvas import auto_layout, from_canvas, to_canvas
+from simulator.model.canvas import auto_layout, drawn_since, from_canvas, to_canvas
 from simulator.model.design import Design
 
 
@@ -48,14 +48,20 @@ class CanvasEdit:
     messages: list[str] = field(default_factory=list)
 
 
+SENT_VERSIONS = 20   # how many recent versions' arrows are kept to merge a late browser value
+
+
 def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "canvas",
                   height: int = 520) -> CanvasEdit:
     """Draw the canvas and report what the user did on it."""
     ss = st.session_state
     state_key, version_key = f"{key}__state", f"{key}__version"
-    built_key, seen_key = f"{key}__built", f"{key}__seen"
+    built_key, seen_key, sent_key = f"{key}__built", f"{key}__seen", f"{key}__sent_arrows"
     if ss.get(version_key) != version or state_key not in ss:
         state = build_state(design, highlight, version)
+        sent = dict(ss.get(sent_key, {}))   # the arrows each recent version showed: the base of a late value
+        sent[version] = frozenset((e.source, e.target) for e in design.edges)
+        ss[sent_key] = {v: sent[v] for v in sorted(sent)[-SENT_VERSIONS:]}
         # The browser takes a state only if its timestamp is newer than the browser's own last one;
         # the browser's clock may run ahead of the server's, so stay ahead of what it last sent.
         state.timestamp = max(state.timestamp, ss.get(seen_key, 0) + 1)
@@ -77,15 +83,18 @@ def canvas_editor(design: Design, *, version: int, highlight=(), key: str = "can
     # back, one more full rerun) whenever its args carry a timestamp >= its own last one, so
     # echoing the browser's own state back made every rerun cost one or two extra reruns.
     nodes = [{"id": n.id, "x": n.position.get("x", 0.0), "y": n.position.get("y", 0.0)} for n in new.nodes]
-    if any((n.data or {}).get("v", version) != version for n in new.nodes):
-        # Computed in the browser from an older state than the one just sent (a drag whose rerun was
-        # cut short by another edit): its arrows are not an edit, but where the candidate put the
-        # components still is, so a move is never lost. Positions cannot wipe anything.
-        moved_only, layout, _ = from_canvas(design, nodes, [])
-        if all(design.layout.get(k) == v for k, v in layout.items()):
-            return CanvasEdit(None, None)
-        return CanvasEdit(moved_only, None)
     edges = [{"source": e.source, "target": e.target} for e in new.edges]
+    versions = {(n.data or {}).get("v", version) for n in new.nodes}
+    if versions != {version} and new.nodes:
+        # Computed in the browser from an older state than the one just sent (the browser kept its own
+        # newer value, or a rerun was cut short by another edit). Its moves are edits; of its arrows,
+        # only those drawn since that older state are, so an arrow deleted here since is never revived.
+        drawn = drawn_since(ss.get(sent_key, {}).get(max(versions)), edges)
+        late, layout, messages = from_canvas(design, nodes, drawn)
+        added = len(late.edges) != len(design.edges)
+        if not added and all(design.layout.get(k) == v for k, v in layout.items()):
+            return CanvasEdit(None, None)
+        return CanvasEdit(late, None, added, messages)
     edited, layout, messages = from_canvas(design, nodes, edges)
     added = len(edited.edges) != len(design.edges)
     moved = any(design.layout.get(k) != v for k, v in layout.items())

@@ -142,6 +142,15 @@ def from_canvas(design: Design, nodes: list[dict[str, Any]], edges: list[dict[st
     return out, layout, messages
 
 
+def drawn_since(base: frozenset[tuple[str, str]] | None, edges: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The arrows of a late canvas value drawn since the state it started from (whose arrows are
+    ``base``; None when that state is no longer known: then none is trusted). An arrow deleted in
+    the page since that state was in ``base``, so a late value never brings it back."""
+    if base is None:
+        return []
+    return [e for e in edges if (e.get("source"), e.get("target")) not in base]
+
+
 def new_node_id(design: Design, kind: str) -> str:
     """A readable unused id for a new node of a kind: cache, cache_2, cache_3..."""
     base = kind if ID_RE.match(kind) else "node"
