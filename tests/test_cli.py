@@ -309,3 +309,12 @@ def test_python_m_simulator_grade_bad_input_exits_2(files, tmp_path):
     assert line.startswith(f"error: {bad}:2:") and "reddis" in line
     usage = _python_m_simulator("grade")  # argparse: a missing argument is also exit 2
     assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+def test_roles_lists_every_role_with_the_words_that_give_it():
+    r = run_cli(["roles"])
+    assert r.returncode == 0
+    assert "rules_engine: deterministic rules" in r.stdout and "chargeback*" in r.stdout
+    data = json.loads(run_cli(["roles", "--json"]).stdout)
+    assert "rules engine" in data["rules_engine"]["words"] and "online feature" in data["feature_store"]["words"]
+    assert data["client"]["words"] == []            # callers take no role from their labels

@@ -1,4 +1,4 @@
-"""python -m simulator: list, validate, grade, kinds.
+"""python -m simulator: list, validate, grade, kinds, roles.
 
 Exit codes: 0 done; 1 validation found problems; 2 bad input (a clear message
 on stderr, never a traceback); 3 an internal error (a bug: please report it).
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from simulator.grading.library import load_library, reference_problems
 from simulator.grading.rubric import Report, evaluate, fixture_problems, load_rubric
 from simulator.model import catalog
 from simulator.model.design import load_design
+from simulator.model.roles import EXTRA_ROLES, lexicon
 from simulator.model.scenario import PeakTraffic, load_scenario
 from simulator.model.yamlio import load_file, read_text_file
 
@@ -37,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 
     kinds = sub.add_parser("kinds", help="list component kinds and their aliases")
     kinds.add_argument("--json", action="store_true", help="print JSON")
+
+    roles = sub.add_parser("roles", help="list the roles rules match and the label words that give them")
+    roles.add_argument("--json", action="store_true", help="print JSON")
 
     val = sub.add_parser("validate", help="check scenario, rubric and design files (all shipped ones by default)")
     val.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check")
@@ -129,6 +134,22 @@ def cmd_kinds(args) -> int:
         for k in kinds:
             alias = f"  (also: {', '.join(k.aliases)})" if k.aliases else ""
             print(f"  {k.name:<20} {k.description}{alias}")
+    return EXIT_OK
+
+
+def cmd_roles(args) -> int:
+    words = lexicon()
+    if args.json:
+        print(json.dumps({role: {"description": EXTRA_ROLES.get(role) or catalog.KINDS[role].description,
+                                 "words": phrases} for role, phrases in words.items()}, indent=2))
+        return EXIT_OK
+    print("A component's roles: its kind, the roles below that its label or id names, and any `roles: [...]`")
+    print("it declares. Words are matched whole (plurals too); '*' ends a prefix.\n")
+    for role, phrases in words.items():
+        about = EXTRA_ROLES.get(role) or catalog.KINDS[role].description
+        print(f"{role}: {about}")
+        if phrases:
+            print(textwrap.fill(", ".join(phrases), width=100, initial_indent="    ", subsequent_indent="    "))
     return EXIT_OK
 
 
@@ -289,4 +310,5 @@ def format_report(report: Report, title: str) -> str:
     return "\n".join(lines)
 
 
-COMMANDS = {"list": cmd_list, "kinds": cmd_kinds, "validate": cmd_validate, "grade": cmd_grade}
+COMMANDS = {"list": cmd_list, "kinds": cmd_kinds, "roles": cmd_roles, "validate": cmd_validate,
+            "grade": cmd_grade}

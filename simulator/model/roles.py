@@ -315,3 +315,12 @@ def _allowed(kind: str, role: str) -> bool:
     if kind in _OFFLINE_KINDS:
         return role in _OFFLINE_ROLES
     return role not in _SERVING or kind in _SERVES
+
+
+def lexicon() -> dict[str, list[str]]:
+    """Every role and the phrases of a label or id that give it ("*" ends a prefix), for people to read."""
+    out: dict[str, list[str]] = {role: [] for role in known_roles()}
+    for phrase in sorted(PHRASES):
+        for role in PHRASES[phrase]:
+            out.setdefault(role, []).append(phrase)
+    return out
