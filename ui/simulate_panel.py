@@ -18,6 +18,7 @@ import streamlit as st
 from simulator.errors import SimulatorError
 from simulator.model.design import Design
 from simulator.model.render import to_dot
+from simulator.model.targets import latency_target_ms
 from simulator.simulation.chaos import Chaos
 from simulator.simulation.constants import BOTTLENECK
 from simulator.simulation.results import SimulationResult
@@ -208,8 +209,8 @@ def _delta(now: float, then: float | None, scale: float, unit: str, digits: int 
     return f"{change:+,.{digits}f}{unit}"
 
 
-def _figures(result: SimulationResult, base: SimulationResult | None) -> None:
-    """The headline figures with their change from the plain peak."""
+def _figures(result: SimulationResult, base: SimulationResult | None, target: str | None = None) -> None:
+    """The headline figures with their change from the plain peak, and the brief's latency target."""
     cols = st.columns(5)
     cols[0].metric("Served share", _pct(result.served_share, 1),
                    _delta(result.served_share, base.served_share if base else None, 100, " pts"),
@@ -222,10 +223,22 @@ def _figures(result: SimulationResult, base: SimulationResult | None) -> None:
                    delta_color="inverse", help=" → ".join(result.critical_path) or None)
     cols[3].metric("p99 latency", _ms(result.latency_ms["p99"]),
                    _delta(result.latency_ms["p99"], base.latency_ms["p99"] if base else None, 1, " ms", 0),
-                   delta_color="inverse", help="About 3x the slowest path that at least 1 % of requests take.")
+                   delta_color="inverse", help="About 3x the slowest path that at least 1 % of requests take."
+                   + (f" The brief: {target}." if target else ""))
     cols[4].metric("Monthly cost", _money(result.monthly_cost),
                    _delta(result.monthly_cost, base.monthly_cost if base else None, 1, "$"),
                    delta_color="inverse", help="Replica-hours x cost per hour x 730 h, autoscaled replicas included.")
+
+
+def _latency_against_brief(result: SimulationResult, target: str | None) -> None:
+    """Say plainly when the p99 is over the brief's own target, and where the latencies come from."""
+    bound = latency_target_ms(target)
+    p99 = result.latency_ms["p99"]
+    if bound is None or p99 <= bound:
+        return
+    st.caption(f":orange[p99 {_ms(p99)} is {p99 / bound:.1f}x the brief's target ({target}).] Latencies a "
+               "component does not state (`latency_ms=`) are the catalog's typical figures; state yours where "
+               "you know them, and look at the slowest path: " + " → ".join(result.critical_path))
 
 
 def _diagram(design: Design, result: SimulationResult) -> None:
@@ -269,6 +282,8 @@ def simulate_panel(design: Design, scenario, *, key: str) -> None:
         return
     result, base = ran
     _conditions(result)
-    _figures(result, base)
+    target = spec.scale.latency_target
+    _figures(result, base, target)
+    _latency_against_brief(result, target)
     _diagram(design, result)
     _node_tables(result, controls.find_spofs, key=key)
