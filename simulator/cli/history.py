@@ -115,7 +115,7 @@ def cmd_list(args) -> int:
                            "started_at": r.started_at.isoformat(),
                            "ended_at": r.ended_at.isoformat() if r.ended_at else None,
                            "end_reason": r.end_reason, "overall": r.overall_score,
-                           "categories": r.category_scores} for r in rows], indent=2))
+                           "categories": r.category_scores} for r in rows], indent=2, allow_nan=False))
         return EXIT_OK
     if not rows:
         print("No attempts stored" + (" for these filters." if any(_query(args).values()) else "."),

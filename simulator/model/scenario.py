@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.errors import Problem, ScenarioError, SimulatorError
+from simulator.limits import MAX_RPS
 from simulator.model import catalog
 from simulator.model.design import Design, load_design
 from simulator.model.validation import located, validation_problems
@@ -34,7 +36,7 @@ class Requirements(BaseModel):
 class Scale(BaseModel):
     model_config = ConfigDict(extra="allow")
     users: str = Field(description="who and how many, e.g. '50 M monthly active users'")
-    peak_rps: float = Field(gt=0, description="peak requests per second at the entry points")
+    peak_rps: float = Field(gt=0, le=MAX_RPS, description="peak requests per second at the entry points")
     data_volume: str
     latency_target: str
 
@@ -72,8 +74,8 @@ class Traffic(BaseModel):
             kind = catalog.lookup(key)
             if kind is None:
                 raise ValueError(catalog.unknown_kind_message(key))
-            if rate < 0:
-                raise ValueError(f"the rate of '{key}' must be >= 0 req/s, not {rate:g}")
+            if not 0 <= rate <= MAX_RPS:   # also refuses nan
+                raise ValueError(f"the rate of '{key}' must be from 0 to {MAX_RPS:g} req/s, not {rate:g}")
             out[kind] = rate
         return out
 
@@ -240,8 +242,11 @@ def estimate_grades(scenario: Scenario, answers: dict[str, Any]) -> list[dict[st
                  "tolerance": est.tolerance, "given": None, "verdict": "missing", "explanation": est.explanation}
         try:
             value = float(given) if given not in (None, "") else None
-        except (TypeError, ValueError):
-            value = None
+        except (TypeError, ValueError, OverflowError):
+            value, given = None, "not a number"
+        if value is not None and not math.isfinite(value):   # "inf", "nan": not an estimate (nor JSON)
+            value, given = None, "not a number"
+        if given == "not a number":
             entry["verdict"] = "not a number"
         if value is not None:
             entry["given"] = value
