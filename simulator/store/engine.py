@@ -42,6 +42,18 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir() / DEFAULT_DB_FILENAME}"
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names (None for an in-memory database or another backend)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database.startswith("file:"):          # a URI filename: file:path?mode=...
+        database = database[len("file:"):].split("?", 1)[0]
+    if database in ("", ":memory:") or database.startswith(":memory:"):
+        return None
+    return Path(database).expanduser()
+
+
 def normalise_url(url: str | URL) -> URL:
     """Parse a URL; plain ``postgresql://`` / ``postgres://`` use psycopg 3."""
     try:
