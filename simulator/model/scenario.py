@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,12 +206,39 @@ def reference_scenario_problem(data: Any, source: str | None, reference: Design,
     return None
 
 
+def reference_file(scenario_path: str | Path, written: str) -> Path:
+    """The reference design file a scenario at ``scenario_path`` names with ``reference_design: written``,
+    symlinks resolved. ValueError (with the reason, for a located problem) unless it is a regular file
+    inside the scenario's folder: a scenario must not show or read ``../../etc/passwd`` or ``/dev/zero``."""
+    folder = Path(scenario_path).parent.resolve()
+    try:
+        target = (folder / written).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:   # a symlink loop, a NUL byte
+        raise ValueError(f"reference design {written}: cannot resolve the path ({exc})") from None
+    if not target.is_relative_to(folder):
+        raise ValueError(f"reference design {written}: the path leads outside the scenario's folder; "
+                         "keep the reference beside the scenario, e.g. reference/<id>.yaml")
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        raise ValueError(f"reference design {written}: no such file") from None
+    except OSError as exc:
+        raise ValueError(f"reference design {written}: cannot read file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"reference design {written}: not a regular file")
+    return target
+
+
 def load_scenario(path: str | Path) -> Scenario:
     source = str(path)
     text = read_text_file(path)
     data = load_mapping(text, source, "scenario")
     spec = parse_scenario(data, source, Path(path).stem)
-    ref_path = Path(path).parent / spec.reference_design
+    try:
+        reference_file(path, spec.reference_design)
+    except ValueError as exc:
+        raise ScenarioError(located(data, source, ("reference_design",), str(exc))) from None
+    ref_path = Path(path).parent / spec.reference_design   # as written: problems in it name it so
     try:
         reference = load_design(ref_path)
     except SimulatorError as exc:
