@@ -16,7 +16,7 @@ from pathlib import Path
 
 from simulator.errors import SimulatorError
 from simulator.grading.library import check_texts
-from simulator.model.scenario import SCENARIO_ID
+from simulator.model.scenario import SCENARIO_ID, reference_file
 from simulator.model.yamlio import read_text_file
 from simulator.paths import RUBRICS_DIR, SCENARIOS_DIR, SCHEMAS_DIR
 
@@ -353,8 +353,11 @@ def read_drafts(sid: str) -> tuple[Drafts, Target]:
         if scen.exists():
             scenario = read_text_file(scen)
             m = re.search(r"^reference_design:\s*['\"]?([^'\"#\s]+)", scenario, re.M)
-            ref_path = scen.parent / m.group(1) if m else ref
-            reference = read_text_file(ref_path) if ref_path.is_file() else ""
+            try:   # only a regular file inside the scenario's folder: never ../../etc/passwd or /dev/zero
+                ref_path: Path | None = reference_file(scen, m.group(1)) if m else ref
+            except ValueError:
+                ref_path = None
+            reference = read_text_file(ref_path) if ref_path is not None and ref_path.is_file() else ""
             rubric = read_text_file(rub) if rub.exists() else ""
             return Drafts(scenario, reference, rubric), where
     raise AuthoringError(f"no scenario '{sid}' to open")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 import tempfile
 from datetime import UTC, date, datetime, time, timedelta
@@ -115,7 +116,7 @@ def cmd_list(args) -> int:
                            "started_at": r.started_at.isoformat(),
                            "ended_at": r.ended_at.isoformat() if r.ended_at else None,
                            "end_reason": r.end_reason, "overall": r.overall_score,
-                           "categories": r.category_scores} for r in rows], indent=2))
+                           "categories": r.category_scores} for r in rows], indent=2, allow_nan=False))
         return EXIT_OK
     if not rows:
         print("No attempts stored" + (" for these filters." if any(_query(args).values()) else "."),
@@ -130,21 +131,70 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a failed export never leaves half a file behind."""
+_DATABASE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def _check_export_target(path: Path, database: Path | None) -> Path:
+    """The file ``--out`` names, refused when writing there would destroy something: the live
+    database (or its WAL/journal files), or anything that is not a regular file (a folder, a FIFO, a
+    device). Compared by resolved path and by inode, so a symlink or a hard link is caught too."""
     target = path.expanduser()
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise HistoryError(Problem(f"cannot write here: {exc.strerror or exc}", str(path))) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, socket or device)"
+        raise HistoryError(Problem(f"is {what}; export to a new or regular file", str(path)))
+    if database is not None:
+        resolved = target.resolve()
+        for suffix in _DATABASE_SIDE_FILES:
+            live = Path(str(database) + suffix)
+            same = resolved == live.resolve()
+            if not same and st is not None:
+                try:
+                    other = os.stat(live)
+                except OSError:
+                    other = None
+                same = other is not None and (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino)
+            if same:
+                raise HistoryError(Problem(
+                    "is the attempts database in use; exporting onto it would replace every stored attempt. "
+                    "Choose another file", str(path)))
+    return target
+
+
+def _file_mode(target: Path) -> int:
+    """The permissions of the file being replaced, else those a new file gets (0666 less the umask)."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def _write_atomically(target: Path, text: str, shown: str) -> None:
+    """Write the whole file or nothing: the text goes to a temporary file in the same folder, which
+    then replaces ``target``; a failed export never leaves half a file or a temporary file behind."""
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise HistoryError(Problem(f"cannot write here: {exc.strerror or exc}", str(path))) from None
+        raise HistoryError(Problem(f"cannot write here: {exc.strerror or exc}", shown)) from None
     try:
+        os.fchmod(fd, _file_mode(target))   # mkstemp makes it private (0600); an export is an ordinary file
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             out.write(text)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise HistoryError(Problem(f"cannot write: {exc.strerror or exc}", str(path))) from None
+        raise HistoryError(Problem(f"cannot write: {exc.strerror or exc}", shown)) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def cmd_export(args) -> int:
@@ -152,13 +202,16 @@ def cmd_export(args) -> int:
 
     query = _query(args)
     with _open_store() as store:
+        target = _check_export_target(Path(args.out), store.database_file) if args.out else None
         if args.format == "csv":
             records = store.list_attempts(**query, columns="summary")
             text, count = export_csv(records), len(records)
         else:
             text, count = store.export_json(**query), store.count(**query)
+        if target is not None:
+            _check_export_target(target, store.database_file)   # again: it may have changed meanwhile
+            _write_atomically(target, text, args.out)
     if args.out:
-        _write_atomically(Path(args.out), text)
         print(f"exported {count} attempt(s) to {args.out}", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -271,7 +271,7 @@ def cmd_grade(args) -> int:
                 store.set_feedback(out["attempt_id"], feedback=feedback.to_dict(), grader=feedback.grader,
                                    token_usage=feedback.token_usage())
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2, allow_nan=False))
     else:
         print(format_report(report, scenario.spec.title))
         if feedback is not None:

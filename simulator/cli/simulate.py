@@ -6,7 +6,9 @@ import sys
 
 from simulator.errors import SimulatorError
 from simulator.grading.library import load_library
+from simulator.limits import MAX_MULTIPLIER
 from simulator.model.design import load_design
+from simulator.simulation.inputs import check_number
 from simulator.simulation.report import format_simulation, simulation_json
 from simulator.simulation.run import simulate
 
@@ -29,13 +31,12 @@ def run(args) -> int:
     if not scenario_id:
         raise SimulatorError(f"{args.design}: which scenario? pass --scenario ID (see `python -m simulator list`)")
     scenario, _ = load_library(check_references=False).get(scenario_id)
-    if not args.load >= 0:
-        raise SimulatorError(f"--load must be a number >= 0, not {args.load}")
+    check_number("--load", args.load, 0.0, MAX_MULTIPLIER)
     traffic = scenario.spec.traffic
     result = simulate(design, scenario.spec.scale.peak_rps, load=args.load, failed=args.fail, chaos=args.chaos,
                       entry_rates=traffic.entries if traffic else None)
     if args.json:
-        print(json.dumps(simulation_json(result), indent=2))
+        print(json.dumps(simulation_json(result), indent=2, allow_nan=False))
     else:
         print(format_simulation(result))
     for w in design.warnings:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.errors import Problem, ScenarioError, SimulatorError
+from simulator.limits import MAX_RPS
 from simulator.model import catalog
 from simulator.model.design import Design, load_design
 from simulator.model.validation import located, validation_problems
@@ -34,7 +37,7 @@ class Requirements(BaseModel):
 class Scale(BaseModel):
     model_config = ConfigDict(extra="allow")
     users: str = Field(description="who and how many, e.g. '50 M monthly active users'")
-    peak_rps: float = Field(gt=0, description="peak requests per second at the entry points")
+    peak_rps: float = Field(gt=0, le=MAX_RPS, description="peak requests per second at the entry points")
     data_volume: str
     latency_target: str
 
@@ -72,8 +75,8 @@ class Traffic(BaseModel):
             kind = catalog.lookup(key)
             if kind is None:
                 raise ValueError(catalog.unknown_kind_message(key))
-            if rate < 0:
-                raise ValueError(f"the rate of '{key}' must be >= 0 req/s, not {rate:g}")
+            if not 0 <= rate <= MAX_RPS:   # also refuses nan
+                raise ValueError(f"the rate of '{key}' must be from 0 to {MAX_RPS:g} req/s, not {rate:g}")
             out[kind] = rate
         return out
 
@@ -203,12 +206,39 @@ def reference_scenario_problem(data: Any, source: str | None, reference: Design,
     return None
 
 
+def reference_file(scenario_path: str | Path, written: str) -> Path:
+    """The reference design file a scenario at ``scenario_path`` names with ``reference_design: written``,
+    symlinks resolved. ValueError (with the reason, for a located problem) unless it is a regular file
+    inside the scenario's folder: a scenario must not show or read ``../../etc/passwd`` or ``/dev/zero``."""
+    folder = Path(scenario_path).parent.resolve()
+    try:
+        target = (folder / written).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:   # a symlink loop, a NUL byte
+        raise ValueError(f"reference design {written}: cannot resolve the path ({exc})") from None
+    if not target.is_relative_to(folder):
+        raise ValueError(f"reference design {written}: the path leads outside the scenario's folder; "
+                         "keep the reference beside the scenario, e.g. reference/<id>.yaml")
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        raise ValueError(f"reference design {written}: no such file") from None
+    except OSError as exc:
+        raise ValueError(f"reference design {written}: cannot read file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"reference design {written}: not a regular file")
+    return target
+
+
 def load_scenario(path: str | Path) -> Scenario:
     source = str(path)
     text = read_text_file(path)
     data = load_mapping(text, source, "scenario")
     spec = parse_scenario(data, source, Path(path).stem)
-    ref_path = Path(path).parent / spec.reference_design
+    try:
+        reference_file(path, spec.reference_design)
+    except ValueError as exc:
+        raise ScenarioError(located(data, source, ("reference_design",), str(exc))) from None
+    ref_path = Path(path).parent / spec.reference_design   # as written: problems in it name it so
     try:
         reference = load_design(ref_path)
     except SimulatorError as exc:
@@ -240,8 +270,11 @@ def estimate_grades(scenario: Scenario, answers: dict[str, Any]) -> list[dict[st
                  "tolerance": est.tolerance, "given": None, "verdict": "missing", "explanation": est.explanation}
         try:
             value = float(given) if given not in (None, "") else None
-        except (TypeError, ValueError):
-            value = None
+        except (TypeError, ValueError, OverflowError):
+            value, given = None, "not a number"
+        if value is not None and not math.isfinite(value):   # "inf", "nan": not an estimate (nor JSON)
+            value, given = None, "not a number"
+        if given == "not a number":
             entry["verdict"] = "not a number"
         if value is not None:
             entry["given"] = value

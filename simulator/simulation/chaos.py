@@ -4,13 +4,14 @@
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from simulator.errors import SimulatorError
+from simulator.limits import MAX_MULTIPLIER
 from simulator.simulation.formatting import num
+from simulator.simulation.inputs import bounded_number
 from simulator.suggest import did_you_mean
 
 PRESETS = ("spike", "cache_flush", "primary_model_down", "zone_lost")
@@ -26,9 +27,10 @@ class Chaos:
     zone_lost: str | None = None
 
     def __post_init__(self):
-        if isinstance(self.spike, bool) or not isinstance(self.spike, (int, float)) \
-                or not math.isfinite(self.spike) or self.spike <= 0:
-            raise SimulatorError(f"chaos spike must be a positive number, not {self.spike!r}")
+        spike = bounded_number(self.spike, 0.0, MAX_MULTIPLIER)
+        if spike is None or spike <= 0:
+            raise SimulatorError(f"chaos spike must be a positive number up to {MAX_MULTIPLIER:g}, "
+                                 f"not {self.spike!r}")
         if self.zone_lost is not None and not isinstance(self.zone_lost, str):
             object.__setattr__(self, "zone_lost", str(self.zone_lost))
 

@@ -21,7 +21,7 @@ from simulator.simulation.constants import (
     TELEMETRY_KINDS,
 )
 from simulator.simulation.formatting import id_list
-from simulator.simulation.inputs import finite_number
+from simulator.simulation.inputs import finite_number, property_beyond_limits
 
 
 class Compiled:
@@ -62,13 +62,13 @@ class Compiled:
         self.assumed: list[str] = []   # unsized or managed components the simulation lets grow
         self.share: list[float] = []
         self.cacheable: list[bool] = []
-        bad_share: list[Problem] = []
+        refused: list[Problem] = []   # numbers the simulation cannot use at all: an error, not a note
         for nd in nodes:
             kind = catalog.KINDS.get(nd.kind)
 
             def prop(name: str, default: float | None, lo: float, hi: float | None = None,
                      lo_open: bool = False, nd: Node = nd) -> float | None:
-                return _property(nd, name, default, lo, hi, lo_open, bad_props)
+                return _property(nd, name, default, lo, hi, lo_open, bad_props, refused)
 
             offline = nd.kind in OFFLINE_KINDS
             default_cap = None if offline or kind is None else kind.capacity
@@ -102,7 +102,7 @@ class Compiled:
             share = nd.extra.get("traffic_share", 1.0)
             value = finite_number(share)
             if value is None or not 0.0 <= value <= 1.0:
-                bad_share.append(Problem(f"node '{nd.id}': traffic_share must be a number from 0 to 1 (the share "
+                refused.append(Problem(f"node '{nd.id}': traffic_share must be a number from 0 to 1 (the share "
                                          f"of its callers' load that reaches it), not {share!r}"))
                 value = 1.0
             self.share.append(value)
@@ -112,8 +112,8 @@ class Compiled:
                     bad_props.append(f"{nd.id}.cacheable={cacheable!r}")
                 cacheable = nd.kind in CACHEABLE_KINDS
             self.cacheable.append(cacheable)
-        if bad_share:
-            raise SimulatorError(bad_share)
+        if refused:
+            raise SimulatorError(refused)
         if bad_props:
             self.notes.append("ignored invalid properties (the kind default applies): " + id_list(bad_props))
         self.has_hit = [h > 0 or (catalog.KINDS.get(k) is not None and catalog.KINDS[k].hit_rate is not None)
@@ -295,12 +295,16 @@ class Compiled:
 
 
 def _property(nd: Node, name: str, default: float | None, lo: float, hi: float | None, lo_open: bool,
-              bad: list[str]) -> float | None:
+              bad: list[str], refused: list[Problem]) -> float | None:
     """A numeric property of ``nd`` within [lo, hi] (lo excluded when ``lo_open``), else ``default``;
-    an invalid value is also written to ``bad``."""
+    an invalid value is also written to ``bad``, a number beyond the simulation's limits to ``refused``."""
     if name not in nd.extra:
         return default
     raw: Any = nd.extra[name]
+    beyond = property_beyond_limits(nd.id, name, raw)
+    if beyond is not None:
+        refused.append(Problem(beyond))
+        return default
     value = finite_number(raw)
     if value is None or value < lo or (lo_open and value == lo) or (hi is not None and value > hi):
         bad.append(f"{nd.id}.{name}={raw!r}")

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from simulator.errors import Problem, SimulatorError
+from simulator.limits import MAX_RPS
 from simulator.model import catalog
 from simulator.simulation.compiler import Compiled
 from simulator.simulation.formatting import id_list, num
-from simulator.simulation.inputs import finite_number
+from simulator.simulation.inputs import bounded_number
 
 
 def normalise_entry_rates(entry_rates: Mapping[str, Any] | None) -> dict[str, float]:
@@ -26,10 +27,10 @@ def normalise_entry_rates(entry_rates: Mapping[str, Any] | None) -> dict[str, fl
         if kind is None:
             problems.append(Problem(f"entry rates: {catalog.unknown_kind_message(str(key))}"))
             continue
-        rate = finite_number(value)
-        if rate is None or rate < 0:
-            problems.append(Problem(f"entry rates: the rate of '{key}' must be a number of req/s >= 0, "
-                                    f"not {value!r}"))
+        rate = bounded_number(value, 0.0, MAX_RPS)
+        if rate is None:
+            problems.append(Problem(f"entry rates: the rate of '{key}' must be a number from 0 to "
+                                    f"{MAX_RPS:g} req/s, not {value!r}"))
             continue
         out[kind] = rate
     if problems:

@@ -34,12 +34,28 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 _PG_MIGRATION_LOCK_KEY = zlib.crc32(b"ml-sd-simulator:attempts:migrations")
 
 
-def default_database_url() -> str:
-    """``$SIMULATOR_DATABASE_URL``, or a SQLite file in the data directory."""
+def default_database_url() -> str | URL:
+    """``$SIMULATOR_DATABASE_URL``, or a SQLite file in the data directory.
+
+    The file's URL is built from its parts, not pasted into text: a data directory whose name holds
+    ``?``, ``#`` or ``%`` would otherwise be read as a query or an escape and the database would land
+    somewhere else."""
     configured = os.environ.get(DATABASE_URL_ENV, "").strip()
     if configured:
         return configured
-    return f"sqlite:///{data_dir() / DEFAULT_DB_FILENAME}"
+    return URL.create("sqlite", database=str(data_dir() / DEFAULT_DB_FILENAME))
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL names (None for an in-memory database or another backend)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database.startswith("file:"):          # a URI filename: file:path?mode=...
+        database = database[len("file:"):].split("?", 1)[0]
+    if database in ("", ":memory:") or database.startswith(":memory:"):
+        return None
+    return Path(database).expanduser()
 
 
 def normalise_url(url: str | URL) -> URL:

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal, overload
 
 from sqlalchemy import JSON, Text, cast, delete, func, insert, select, update
@@ -26,7 +27,7 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from simulator.errors import StoreError
-from simulator.store.engine import default_database_url, make_engine, migrate, normalise_url
+from simulator.store.engine import default_database_url, make_engine, migrate, normalise_url, sqlite_file
 from simulator.store.records import (
     RECORD_FIELDS,
     SUMMARY_FIELDS,
@@ -163,6 +164,11 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def database_file(self) -> Path | None:
+        """The SQLite file in use (None for PostgreSQL or an in-memory database)."""
+        return sqlite_file(self.url)
 
     @property
     def backend(self) -> str:
