@@ -19,10 +19,12 @@ from simulator.errors import DesignError, InputError, Problem
 from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS, MAX_ROLES
 from simulator.model import catalog
 from simulator.model.roles import lookup_role, unknown_role_message
-from simulator.model.yamlio import load_mapping, locate, read_text_file
+from simulator.model.yamlio import control_char, load_mapping, locate, read_text_file, value_problem
 from simulator.suggest import nearest
 
 EDGE_KINDS = ("sync", "async", "fallback", "replication")
+# Always used with fullmatch: with match, `$` also matches before a final newline and "api\n" would pass.
+# (The pattern is also the JSON Schema's, hence ^ and $.)
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NODE_FIELDS = ("id", "kind", "label", "replicas", "autoscale", "roles")
 EDGE_FIELDS = ("from", "to", "kind", "label")
@@ -249,7 +251,7 @@ class _DesignReader:
             if key not in TOP_FIELDS:
                 self.bad(f"unknown top-level field '{key}'; a design has {', '.join(TOP_FIELDS)}", key)
         scenario = self.data.get("scenario")
-        if scenario is not None and not isinstance(scenario, str):
+        if scenario is not None and (not isinstance(scenario, str) or control_char(scenario)):
             self.bad("'scenario' must be a scenario id (text)", "scenario")
             scenario = None
         return scenario
@@ -389,7 +391,7 @@ def _check_node_id(node_id: Any, i: int, bad) -> bool:
     if node_id is None:
         bad(f"node #{i + 1} has no 'id'", *where)
         return False
-    if not isinstance(node_id, str) or not ID_RE.match(node_id):
+    if not isinstance(node_id, str) or not ID_RE.fullmatch(node_id):
         bad(f"node id {node_id!r} is invalid: use 1-64 letters, digits, '_' or '-'", *where, "id")
         return False
     return True
@@ -410,6 +412,10 @@ def _node_label(label: Any, name: str, where: tuple, bad) -> tuple[Any, bool]:
     """The label (a number reads as text) and whether it is valid."""
     if label is None:
         return None, True
+    problem = value_problem(label)
+    if problem:
+        bad(f"node '{name}': 'label' {problem}", *where, "label")
+        return label, False
     if isinstance(label, (int, float)) and not isinstance(label, bool):
         label = str(label)
     if not isinstance(label, str):
@@ -441,10 +447,20 @@ def _check_extra(extra: dict, name: str, where: tuple, bad, warn) -> bool:
         if not isinstance(key, str):
             bad(f"node '{name}': property names must be text", *where)
             ok = False
+            continue
+        problem = value_problem({key: value})   # first: json.dumps below must not meet a bad value
+        if problem:
+            bad(f"node '{name}': property '{_printable(key)}' {problem}", *where, key)
+            ok = False
         elif isinstance(value, (dict, list)) and len(json.dumps(value, default=str)) > 2_000:
             bad(f"node '{name}': property '{key}' is too large", *where, key)
             ok = False
     return ok
+
+
+def _printable(text: str) -> str:
+    """Text for a message: control characters shown as escapes."""
+    return text if control_char(text) is None else text.encode("unicode_escape").decode("ascii")
 
 
 def _plain(value: Any) -> Any:
@@ -489,6 +505,9 @@ def _parse_edge(raw: Any, i: int, bad, known: dict[str, int], broken: frozenset[
     label = raw.get("label")
     if label is not None and not isinstance(label, (str, int, float)):
         bad(f"edge #{i + 1}: 'label' must be text", *where, "label")
+        ok = False
+    elif value_problem(label):
+        bad(f"edge #{i + 1}: 'label' {value_problem(label)}", *where, "label")
         ok = False
     if ok and ends[0] == ends[1]:
         bad(f"edge #{i + 1} connects '{ends[0]}' to itself", *where)
