@@ -27,6 +27,7 @@ from simulator.model.yamlio import LocatedDict, LocatedList, load_text, raw_cont
 
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
 _TOKEN = re.compile(rf"(?:{_QUOTED}|[^\s=\"']+)=(?:{_QUOTED}|'[^']*'|\S*)|{_QUOTED}|'[^']*'|\S+")
+_ONE_QUOTED = re.compile(rf"{_QUOTED}|'[^']*'")
 _ARROW = re.compile(r"^(?:->|-(sync|async|fallback|replication)->)$")
 _ANY_ARROW = re.compile(r"(-[A-Za-z_]*->|->)")
 _REPLICAS = re.compile(r"^[x×](\d+)$", re.IGNORECASE)
@@ -42,7 +43,9 @@ def _tokens(line: str) -> list[str]:
 
 
 def _unquote(tok: str) -> str | None:
-    if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'":
+    """The text of a token that is one quoted string, else None. `"a b"="c d"` (a property with a quoted
+    name and value) starts and ends with a quote but is not one string: it is not a label."""
+    if _ONE_QUOTED.fullmatch(tok):
         body = tok[1:-1]
         if tok[0] == "'":
             return body

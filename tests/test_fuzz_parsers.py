@@ -1,0 +1,280 @@
+"""Fuzzing the two parsers a user can feed: the YAML/JSON design loader and the text notation.
+
+Whatever the input, a parser either returns a design or raises a ``SimulatorError`` (a located
+problem a user can act on), never a traceback. Every design one of them accepts survives the
+downloads the app offers: the text notation, YAML and JSON give back the same design (grading
+fingerprint, labels and extra properties). Regression tests pin the concrete cases that once
+escaped (control characters, huge numbers, deep nesting, ids with a newline, ``=`` in a label, a
+device as a design path).
+
+Hypothesis runs derandomized (the same examples every run, so CI is stable) and without deadlines
+(2 shared cores): 300 examples per property.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulator.errors import DesignError, InputError, SimulatorError
+from simulator.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS
+from simulator.model import catalog
+from simulator.model.design import Design, load_design_text
+from simulator.model.notation import parse_dsl, to_dsl
+from simulator.model.yamlio import load_text
+from tests.cli_helpers import run_cli
+
+FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# --- strategies ----------------------------------------------------------------
+
+KINDS = sorted(catalog.KINDS) + ["redis", "Postgres", "gpt-4", "kafka", "not_a_kind"]
+# text with every kind of character, control characters and line breaks made likely
+ANY_TEXT = st.text(alphabet=st.one_of(
+    st.characters(codec=None),
+    st.sampled_from("\x00\x01\t\n\r\x0b\x0c\x1b\x7f\x80\x85\x9f\u2028\u2029\ufeff\ufffe\"'=:#-> {}[],&*!|>%@`\\"),
+), max_size=40)
+IDS = st.one_of(st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True), st.sampled_from(["api\n", "a b", ""]), ANY_TEXT)
+HUGE_INT = st.integers(min_value=10 ** (MAX_NUMBER_DIGITS - 5), max_value=10 ** (MAX_NUMBER_DIGITS + 5))
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), HUGE_INT, st.floats(), ANY_TEXT)
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.one_of(ANY_TEXT, st.integers()), inner, max_size=3)),
+    max_leaves=12)
+
+
+@st.composite
+def design_dicts(draw) -> dict[str, Any]:
+    """Plain data shaped like a design, mostly valid, with any values in its fields."""
+    ids = draw(st.lists(IDS, min_size=0, max_size=5))
+    nodes = []
+    for node_id in ids:
+        node: dict[str, Any] = {"id": node_id, "kind": draw(st.sampled_from(KINDS))}
+        if draw(st.booleans()):
+            node["label"] = draw(st.one_of(ANY_TEXT, st.integers(), st.floats(allow_nan=False)))
+        if draw(st.booleans()):
+            node["replicas"] = draw(st.one_of(st.integers(min_value=1, max_value=200_000), HUGE_INT))
+        if draw(st.booleans()):
+            node["autoscale"] = draw(st.booleans())
+        for key in draw(st.lists(st.one_of(st.from_regex(r"[a-z_]{1,6}", fullmatch=True), ANY_TEXT),
+                                 max_size=2)):
+            node.setdefault(key, draw(VALUES))
+        nodes.append(node)
+    edges = []
+    if len(ids) >= 2:
+        for _ in range(draw(st.integers(0, 4))):
+            a, b = draw(st.sampled_from(ids)), draw(st.sampled_from(ids))
+            edge: dict[str, Any] = {"from": a, "to": b}
+            if draw(st.booleans()):
+                edge["kind"] = draw(st.sampled_from(["sync", "async", "fallback", "replication", "Async", "x"]))
+            if draw(st.booleans()):
+                edge["label"] = draw(ANY_TEXT)
+            edges.append(edge)
+    return {"nodes": nodes, "edges": edges}
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@st.composite
+def dsl_texts(draw) -> str:
+    """Text notation assembled from its own tokens (ids, kinds, xN, labels, key=value, arrows) and noise."""
+    ids = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True), min_size=1, max_size=4,
+                        unique=True))
+    piece = st.one_of(
+        st.from_regex(r"[x×][0-9]{1,7}", fullmatch=True), st.just("autoscale"),
+        ANY_TEXT.map(json.dumps), ANY_TEXT.map(lambda t: json.dumps(t, ensure_ascii=False)),
+        ANY_TEXT.map(lambda t: f"'{t}'"),
+        st.tuples(st.one_of(st.from_regex(r"[a-z_]{1,5}", fullmatch=True), ANY_TEXT.map(json.dumps)),
+                  st.one_of(ANY_TEXT, st.integers().map(str), HUGE_INT.map(str), ANY_TEXT.map(json.dumps),
+                            VALUES.map(lambda v: json.dumps(v, separators=(",", ":"))),
+                            st.integers(1, 3 * MAX_NESTING).map(_deep))
+                  ).map(lambda kv: f"{kv[0]}={kv[1]}"),
+        ANY_TEXT,
+    )
+    lines = []
+    for node_id in ids:
+        parts = [f"{node_id}: {draw(st.sampled_from(KINDS))}", *draw(st.lists(piece, max_size=4))]
+        lines.append(" ".join(parts))
+    for _ in range(draw(st.integers(0, 4))):
+        chain = draw(st.lists(st.sampled_from(ids + ["client", "redis", "nope"]), min_size=2, max_size=4))
+        arrows = draw(st.lists(st.sampled_from(["->", "-async->", "-fallback->", "-replication->", "-x->"]),
+                               min_size=len(chain) - 1, max_size=len(chain) - 1))
+        text = chain[0] + "".join(f" {a} {b}" for a, b in zip(arrows, chain[1:]))
+        if draw(st.booleans()):
+            text += " " + json.dumps(draw(ANY_TEXT))
+        lines.append(text)
+    if draw(st.booleans()):
+        lines.insert(draw(st.integers(0, len(lines))), draw(ANY_TEXT))
+    return "\n".join(lines) + "\n"
+
+
+# --- the properties ----------------------------------------------------------------
+
+def canon(value: Any) -> str:
+    """A value as comparable text: types kept apart (1, 1.0, '1', True), NaN equal to itself."""
+    if isinstance(value, dict):
+        return "{" + ",".join(sorted(f"{canon(k)}:{canon(v)}" for k, v in value.items())) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(canon(v) for v in value) + "]"
+    if isinstance(value, float) and math.isnan(value):
+        return "float:nan"
+    return f"{type(value).__name__}:{value!r}"
+
+
+def summary(d: Design) -> tuple:
+    return (d.fingerprint(),
+            sorted((n.id, n.label or "", canon(n.extra)) for n in d.nodes),
+            sorted((e.source, e.target, e.label or "") for e in d.edges))
+
+
+def assert_round_trips(d: Design) -> None:
+    want = summary(d)
+    dsl = to_dsl(d)
+    assert summary(parse_dsl(dsl)) == want, dsl
+    yml = d.to_yaml()
+    assert summary(load_design_text(yml)) == want, yml
+    js = json.dumps(d.to_dict(), ensure_ascii=False)
+    assert summary(load_design_text(js)) == want, js
+    assert summary(load_design_text(d.to_json())) == want
+
+
+def parses_or_refuses(parse, text: str) -> Design | None:
+    try:
+        return parse(text)
+    except SimulatorError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        return None
+
+
+@FUZZ
+@given(ANY_TEXT)
+def test_loader_any_text(text):
+    parses_or_refuses(load_design_text, text)
+    parses_or_refuses(load_design_text, "nodes: [{id: a, kind: service, label: " + text + "}]")
+    parses_or_refuses(load_design_text, '{"nodes": [{"id": "a", "kind": "service", "p": "' + text + '"}]}')
+
+
+@FUZZ
+@given(ANY_TEXT)
+def test_notation_any_text(text):
+    parses_or_refuses(parse_dsl, text)
+    parses_or_refuses(parse_dsl, "a: service " + text)
+    parses_or_refuses(parse_dsl, "a: service p=" + text)
+
+
+@FUZZ
+@given(design_dicts(), st.sampled_from(["json", "json-ascii", "yaml"]))
+def test_loader_design_data_parses_or_refuses_and_round_trips(data, form):
+    import yaml
+
+    try:
+        if form == "yaml":
+            text = yaml.safe_dump(data, allow_unicode=True)
+        else:
+            text = json.dumps(data, ensure_ascii=form == "json-ascii")
+    except (ValueError, yaml.YAMLError):   # json/yaml themselves cannot write it (a 5,000-digit number)
+        return
+    d = parses_or_refuses(load_design_text, text)
+    if d is not None:
+        assert_round_trips(d)
+
+
+@FUZZ
+@given(dsl_texts())
+def test_notation_parses_or_refuses_and_round_trips(text):
+    d = parses_or_refuses(parse_dsl, text)
+    if d is not None:
+        assert_round_trips(d)
+
+
+@FUZZ
+@given(st.integers(1, 5 * MAX_NESTING), st.sampled_from(["[", "{a: ", '{"a": ', "- "]))
+def test_nesting_parses_or_refuses(depth, opener):
+    closer = {"[": "]", "{a: ": "}", '{"a": ': "}", "- ": ""}[opener]
+    if opener == "- ":
+        value = "\n".join("  " * i + "- " for i in range(depth)) + "1"
+    else:
+        value = opener * depth + "1" + closer * depth
+    parses_or_refuses(load_text, value)
+    parses_or_refuses(parse_dsl, "a: service x=" + value.replace("\n", " "))
+
+
+# --- regressions: each case that once escaped as a traceback ---------------------------
+
+def refused(parse, text: str, kind: type[SimulatorError] = SimulatorError) -> str:
+    with pytest.raises(kind) as info:
+        parse(text)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("char", ["\x01", "\x1b", "\x7f", "\x80", "\x85", "\x9f"])
+def test_raw_control_characters_are_located(char):
+    as_json = '{\n  "nodes": [{"id": "a", "kind": "service", "label": "x' + char + 'y"}]\n}'
+    message = refused(lambda t: load_design_text(t, "d.json"), as_json, InputError)
+    assert message.startswith("d.json:2:") and f"U+{ord(char):04X}" in message
+    message = refused(lambda t: parse_dsl(t, "d.txt"), 'a: service "x' + char + 'y"\n', DesignError)
+    assert message.startswith("d.txt:1:") and f"U+{ord(char):04X}" in message
+
+
+def test_escaped_control_character_in_label_is_refused_naming_the_field():
+    message = refused(lambda t: load_design_text(t, "d.json"),
+                      '{"nodes": [\n{"id": "a", "kind": "service", "label": "x\\u007fy"}]}', DesignError)
+    assert "d.json:2" in message and "'label'" in message and "U+007F" in message
+    message = refused(parse_dsl, 'a: service "x\\u007fy"\n', DesignError)
+    assert "'label'" in message and "U+007F" in message
+    message = refused(parse_dsl, 'a: service note="x\\u0001"\n', DesignError)
+    assert "'note'" in message and "U+0001" in message
+
+
+def test_tab_and_newline_in_a_label_round_trip():
+    d = load_design_text('{"nodes": [{"id": "a", "kind": "service", "label": "x\\ty\\nz", "p": "q\\nr"}]}')
+    assert d.nodes[0].label == "x\ty\nz"
+    assert_round_trips(d)
+
+
+def test_five_thousand_digit_number_is_located():
+    big = "9" * 5000
+    message = refused(lambda t: load_design_text(t, "d.json"),
+                      '{"nodes": [\n{"id": "a", "kind": "service", "replicas": ' + big + "}]}", InputError)
+    assert message.startswith("d.json:2:") and f"{MAX_NUMBER_DIGITS} digits" in message
+    refused(load_design_text, "nodes: [{id: a, kind: service, size: " + big + "}]", InputError)
+    assert "digits" in refused(parse_dsl, "a: service size=" + big, DesignError)
+    assert "replicas" in refused(parse_dsl, "a: service x" + big, DesignError)
+
+
+def test_deep_nesting_is_located():
+    deep = _deep(100_000)
+    message = refused(lambda t: load_design_text(t, "d.yaml"), "nodes:\n  - " + deep, InputError)
+    assert message.startswith("d.yaml:2:") and "nested" in message
+    message = refused(lambda t: parse_dsl(t, "d.txt"), "a: service x=" + "[" * 100_000, DesignError)
+    assert message.startswith("d.txt:1:") and "'x'" in message and "nested" in message
+    assert "nested" in refused(parse_dsl, "a: service x=" + deep, DesignError)
+
+
+def test_id_with_a_trailing_newline_is_refused():
+    assert "invalid" in refused(load_design_text, '{"nodes": [{"id": "api\\n", "kind": "service"}]}', DesignError)
+    d = load_design_text('{"nodes": [{"id": "api", "kind": "service"}]}')
+    assert d.ids == ["api"]
+
+
+@pytest.mark.parametrize("label", ["a=b", "=", "x = y", 'k="v"', "a=b c=d", '"q"=r', "tier=gold"])
+def test_label_with_equals_survives_the_notation(label):
+    data = {"nodes": [{"id": "a", "kind": "service", "label": label, "tier": "gold", "weird key": "two words"}]}
+    d = load_design_text(json.dumps(data))
+    back = parse_dsl(to_dsl(d))
+    assert back.nodes[0].label == label
+    assert back.nodes[0].extra == {"tier": "gold", "weird key": "two words"}
+    assert_round_trips(d)
+
+
+def test_device_as_design_path_is_refused_with_exit_2():
+    r = run_cli(["grade", "/dev/zero", "--scenario", "conversational-ai"])
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert "/dev/zero" in r.stderr and f"{MAX_FILE_BYTES:,}" in r.stderr
