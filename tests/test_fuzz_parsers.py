@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator.errors import DesignError, InputError, SimulatorError
-from simulator.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS
+from simulator.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS, MAX_REPLICAS
 from simulator.model import catalog
 from simulator.model.design import Design, load_design_text
 from simulator.model.notation import parse_dsl, to_dsl
@@ -34,45 +34,65 @@ FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
 # --- strategies ----------------------------------------------------------------
 
 KINDS = sorted(catalog.KINDS) + ["redis", "Postgres", "gpt-4", "kafka", "not_a_kind"]
-# text with every kind of character, control characters and line breaks made likely
-ANY_TEXT = st.text(alphabet=st.one_of(
-    st.characters(codec=None),
-    st.sampled_from("\x00\x01\t\n\r\x0b\x0c\x1b\x7f\x80\x85\x9f\u2028\u2029\ufeff\ufffe\"'=:#-> {}[],&*!|>%@`\\"),
-), max_size=40)
-IDS = st.one_of(st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True), st.sampled_from(["api\n", "a b", ""]), ANY_TEXT)
+TRICKY = "\t\n\u2028\u2029\ufeff\xa0\"'=:#-> {}[],&*!|>%@`\\?~"
+CONTROLS = "\x00\x01\r\x0b\x0c\x1b\x7f\x80\x85\x9f\ufffe"
+# printable text (tabs, newlines and the notation's and YAML's own punctuation made likely): mostly accepted
+NICE_TEXT = st.text(alphabet=st.one_of(st.characters(exclude_categories=("Cc", "Cs")), st.sampled_from(TRICKY)),
+                    max_size=30)
+# any text at all, control characters made likely: mostly refused
+ANY_TEXT = st.text(alphabet=st.one_of(st.characters(codec=None), st.sampled_from(TRICKY + CONTROLS)), max_size=40)
+FIELD_TEXT = st.one_of(NICE_TEXT, NICE_TEXT, NICE_TEXT, NICE_TEXT, ANY_TEXT)   # one field in five may be bad
+IDS = st.one_of(*[st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True)] * 6,
+                st.sampled_from(["api\n", "a b", ""]), ANY_TEXT)
 HUGE_INT = st.integers(min_value=10 ** (MAX_NUMBER_DIGITS - 5), max_value=10 ** (MAX_NUMBER_DIGITS + 5))
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), HUGE_INT, st.floats(), ANY_TEXT)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), NICE_TEXT, NICE_TEXT,
+                    HUGE_INT, ANY_TEXT)
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.one_of(ANY_TEXT, st.integers()), inner, max_size=3)),
-    max_leaves=12)
+    st.lists(inner, max_size=3), st.dictionaries(st.one_of(NICE_TEXT, NICE_TEXT, ANY_TEXT, st.integers()), inner,
+                                                 max_size=3)),
+    max_leaves=8)
+RARELY_BAD_VALUES = st.one_of(*[st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), NICE_TEXT)] * 4,
+                              VALUES)
+
+
+CLEAN_IDS = st.from_regex(r"[A-Za-z0-9_-]{1,8}", fullmatch=True)
+CLEAN_KINDS = sorted(catalog.KINDS) + ["redis", "Postgres", "gpt-4", "kafka"]
+CLEAN_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(10 ** 20), 10 ** 20), st.floats(), NICE_TEXT)
+CLEAN_VALUES = st.recursive(CLEAN_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(NICE_TEXT, inner, max_size=3)), max_leaves=8)
+CLEAN_KEYS = st.one_of(st.from_regex(r"[a-z_]{1,6}", fullmatch=True), NICE_TEXT).filter(
+    lambda k: k not in ("id", "kind", "label", "replicas", "autoscale", "roles"))
 
 
 @st.composite
-def design_dicts(draw) -> dict[str, Any]:
-    """Plain data shaped like a design, mostly valid, with any values in its fields."""
-    ids = draw(st.lists(IDS, min_size=0, max_size=5))
+def design_dicts(draw, clean: bool) -> dict[str, Any]:
+    """Plain data shaped like a design: `clean`, a valid one (to test round trips); else with any values."""
+    ids = draw(st.lists(CLEAN_IDS, max_size=5, unique=True) if clean else st.lists(IDS, max_size=5))
     nodes = []
     for node_id in ids:
-        node: dict[str, Any] = {"id": node_id, "kind": draw(st.sampled_from(KINDS))}
+        node: dict[str, Any] = {"id": node_id, "kind": draw(st.sampled_from(CLEAN_KINDS if clean else KINDS))}
         if draw(st.booleans()):
-            node["label"] = draw(st.one_of(ANY_TEXT, st.integers(), st.floats(allow_nan=False)))
+            text = NICE_TEXT if clean else FIELD_TEXT
+            node["label"] = draw(st.one_of(text, st.integers(-(10 ** 9), 10 ** 9), st.floats(allow_nan=False)))
         if draw(st.booleans()):
-            node["replicas"] = draw(st.one_of(st.integers(min_value=1, max_value=200_000), HUGE_INT))
+            node["replicas"] = draw(st.integers(1, MAX_REPLICAS) if clean
+                                    else st.one_of(*[st.integers(1, 2 * MAX_REPLICAS)] * 4, HUGE_INT))
         if draw(st.booleans()):
             node["autoscale"] = draw(st.booleans())
-        for key in draw(st.lists(st.one_of(st.from_regex(r"[a-z_]{1,6}", fullmatch=True), ANY_TEXT),
-                                 max_size=2)):
-            node.setdefault(key, draw(VALUES))
+        for key in draw(st.lists(CLEAN_KEYS if clean else st.one_of(CLEAN_KEYS, FIELD_TEXT), max_size=2)):
+            node.setdefault(key, draw(CLEAN_VALUES if clean else RARELY_BAD_VALUES))
         nodes.append(node)
     edges = []
     if len(ids) >= 2:
-        for _ in range(draw(st.integers(0, 4))):
-            a, b = draw(st.sampled_from(ids)), draw(st.sampled_from(ids))
+        pairs = draw(st.lists(st.tuples(st.sampled_from(ids), st.sampled_from(ids)), max_size=4,
+                              unique=clean).map(lambda ps: [p for p in ps if p[0] != p[1]] if clean else ps))
+        for a, b in pairs:
             edge: dict[str, Any] = {"from": a, "to": b}
             if draw(st.booleans()):
-                edge["kind"] = draw(st.sampled_from(["sync", "async", "fallback", "replication", "Async", "x"]))
+                edge["kind"] = draw(st.sampled_from(["sync", "async", "fallback", "replication", "Async"]
+                                                    + ([] if clean else ["x"])))
             if draw(st.booleans()):
-                edge["label"] = draw(ANY_TEXT)
+                edge["label"] = draw(NICE_TEXT if clean else FIELD_TEXT)
             edges.append(edge)
     return {"nodes": nodes, "edges": edges}
 
@@ -81,35 +101,49 @@ def _deep(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
+def _compact(value: Any) -> str:
+    """A value as the notation writes lists and mappings: JSON without spaces."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace(" ", "\\u0020")
+    except ValueError:
+        return "x"
+
+
 @st.composite
-def dsl_texts(draw) -> str:
-    """Text notation assembled from its own tokens (ids, kinds, xN, labels, key=value, arrows) and noise."""
+def dsl_texts(draw, clean: bool) -> str:
+    """Text notation assembled from its own tokens (ids, kinds, xN, labels, key=value, arrows): `clean`,
+    mostly valid; else with bad values and lines of noise."""
     ids = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True), min_size=1, max_size=4,
                         unique=True))
+    text = NICE_TEXT.filter(lambda t: not any(c in t for c in "\n\u2028\u2029")) if clean else FIELD_TEXT
+    values = [st.from_regex(r"[A-Za-z0-9_.+-]{0,8}", fullmatch=True), st.integers().map(str),
+              text.map(json.dumps), CLEAN_VALUES.map(_compact), st.integers(1, MAX_NESTING - 2).map(_deep)]
+    if not clean:
+        values += [RARELY_BAD_VALUES.map(_compact), HUGE_INT.map(str), st.integers(1, 3 * MAX_NESTING).map(_deep),
+                   ANY_TEXT]
     piece = st.one_of(
-        st.from_regex(r"[x×][0-9]{1,7}", fullmatch=True), st.just("autoscale"),
-        ANY_TEXT.map(json.dumps), ANY_TEXT.map(lambda t: json.dumps(t, ensure_ascii=False)),
-        ANY_TEXT.map(lambda t: f"'{t}'"),
-        st.tuples(st.one_of(st.from_regex(r"[a-z_]{1,5}", fullmatch=True), ANY_TEXT.map(json.dumps)),
-                  st.one_of(ANY_TEXT, st.integers().map(str), HUGE_INT.map(str), ANY_TEXT.map(json.dumps),
-                            VALUES.map(lambda v: json.dumps(v, separators=(",", ":"))),
-                            st.integers(1, 3 * MAX_NESTING).map(_deep))
-                  ).map(lambda kv: f"{kv[0]}={kv[1]}"),
-        ANY_TEXT,
+        st.from_regex(r"[x×][0-9]{1,5}" if clean else r"[x×][0-9]{1,8}", fullmatch=True), st.just("autoscale"),
+        text.map(json.dumps), text.map(lambda t: json.dumps(t, ensure_ascii=False)),
+        text.filter(lambda t: "'" not in t).map(lambda t: f"'{t}'"),
+        st.tuples(st.one_of(st.from_regex(r"[a-z_]{1,5}", fullmatch=True), text.map(json.dumps)),
+                  st.one_of(*values)).map(lambda kv: f"{kv[0]}={kv[1]}"),
     )
     lines = []
     for node_id in ids:
-        parts = [f"{node_id}: {draw(st.sampled_from(KINDS))}", *draw(st.lists(piece, max_size=4))]
+        parts = [f"{node_id}: {draw(st.sampled_from(CLEAN_KINDS if clean else KINDS))}",
+                 *draw(st.lists(piece, max_size=4))]
         lines.append(" ".join(parts))
-    for _ in range(draw(st.integers(0, 4))):
-        chain = draw(st.lists(st.sampled_from(ids + ["client", "redis", "nope"]), min_size=2, max_size=4))
-        arrows = draw(st.lists(st.sampled_from(["->", "-async->", "-fallback->", "-replication->", "-x->"]),
-                               min_size=len(chain) - 1, max_size=len(chain) - 1))
-        text = chain[0] + "".join(f" {a} {b}" for a, b in zip(arrows, chain[1:]))
+    ends = ids if clean else ids * 3 + ["client", "redis", "nope"]
+    arrows = ["->", "->", "-async->", "-fallback->", "-replication->"] + ([] if clean else ["-x->"])
+    for _ in range(draw(st.integers(0, 4)) if len(ends) >= 2 else 0):
+        chain = draw(st.lists(st.sampled_from(ends), min_size=2, max_size=4, unique=clean))
+        if len(chain) < 2:
+            continue
+        line = chain[0] + "".join(f" {draw(st.sampled_from(arrows))} {b}" for b in chain[1:])
         if draw(st.booleans()):
-            text += " " + json.dumps(draw(ANY_TEXT))
-        lines.append(text)
-    if draw(st.booleans()):
+            line += " " + json.dumps(draw(text))
+        lines.append(line)
+    if not clean and draw(st.integers(0, 4)) == 0:   # a line of noise
         lines.insert(draw(st.integers(0, len(lines))), draw(ANY_TEXT))
     return "\n".join(lines) + "\n"
 
@@ -169,7 +203,7 @@ def test_notation_any_text(text):
 
 
 @FUZZ
-@given(design_dicts(), st.sampled_from(["json", "json-ascii", "yaml"]))
+@given(st.one_of(design_dicts(clean=True), design_dicts(clean=False)), st.sampled_from(["json", "json-ascii", "yaml"]))
 def test_loader_design_data_parses_or_refuses_and_round_trips(data, form):
     import yaml
 
@@ -186,7 +220,7 @@ def test_loader_design_data_parses_or_refuses_and_round_trips(data, form):
 
 
 @FUZZ
-@given(dsl_texts())
+@given(st.one_of(dsl_texts(clean=True), dsl_texts(clean=False)))
 def test_notation_parses_or_refuses_and_round_trips(text):
     d = parses_or_refuses(parse_dsl, text)
     if d is not None:
@@ -203,6 +237,34 @@ def test_nesting_parses_or_refuses(depth, opener):
         value = opener * depth + "1" + closer * depth
     parses_or_refuses(load_text, value)
     parses_or_refuses(parse_dsl, "a: service x=" + value.replace("\n", " "))
+
+
+YAML_VALUES = ["2024-01-01", "2024-01-01T10:00:00Z", "!!binary aGVsbG8=", "!!set {a, b}", "!!omap [a: 1]",
+               "!!pairs [a: 1]", "{1: 2}", "{null: x}", "{true: x}", "[{1.5: x}]", ".inf", "-.inf", ".nan", "1:20",
+               "0x1F", "0o17", "0b101", "1_000", "~", "null", "yes", "'quoted'", '"\\u2028"', '"\\ud83d"',
+               '"\\U0001F680"', "&a x", "*a", "!!python/object:os.system x", "|\n  text", "@x", "`x`", "%x",
+               '"\\x85"', "1e400", "-0.0", "0." + "1" * 400]
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(YAML_VALUES), min_size=1, max_size=3), st.booleans())
+def test_yaml_values_in_properties_parse_or_refuse_and_round_trip(values, in_list):
+    body = ", ".join(f"p{i}: {v}" for i, v in enumerate(values)) if not in_list else "p: [" + ", ".join(values) + "]"
+    d = parses_or_refuses(load_design_text, "nodes:\n  - {id: a, kind: service, " + body + "}\n")
+    if d is not None:
+        assert_round_trips(d)
+
+
+@pytest.mark.parametrize("value", ["!!binary aGVsbG8=", "!!set {a, b}", "{1: 2}", ".inf", ".nan"])
+def test_values_json_cannot_carry_are_refused(value):
+    message = refused(lambda t: load_design_text(t, "d.yaml"), "nodes:\n  - {id: a, kind: service, p: " + value + "}\n")
+    assert message.startswith("d.yaml:2:")
+
+
+def test_a_date_stays_the_text_it_was_written_as():
+    d = load_design_text("nodes: [{id: a, kind: service, since: 2024-01-01}]")
+    assert d.nodes[0].extra == {"since": "2024-01-01"}
+    assert_round_trips(d)
 
 
 # --- regressions: each case that once escaped as a traceback ---------------------------

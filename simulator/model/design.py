@@ -7,6 +7,7 @@ A design file is YAML or JSON with ``scenario`` (optional), ``nodes`` and
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -328,7 +329,8 @@ def _parse_layout(raw: Any, known: dict[str, int], bad, warn) -> dict[str, tuple
             warn(f"layout names a missing node '{key}'; its position is ignored", "layout", key)
             continue
         if (not isinstance(value, list) or len(value) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                           for v in value)):
             bad(f"layout of '{key}' must be [x, y] numbers, not {value!r}", "layout", key)
             continue
         out[key] = (float(value[0]), float(value[1]))

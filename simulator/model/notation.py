@@ -313,8 +313,9 @@ def _fmt_value(value: Any) -> str:
                 and yaml.safe_load(value) is not None:
             return value
         return _quote(value)
-    # lists and mappings: compact JSON with no whitespace, which YAML reads back as the same structure
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    # lists and mappings: compact JSON with no whitespace, which YAML reads back as the same structure.
+    # Not ensure_ascii: YAML reads "\ud83d\ude80" as two lone surrogates, not the one character it is.
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return re.sub(r"\s", lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 

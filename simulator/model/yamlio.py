@@ -8,6 +8,7 @@ are refused, duplicate keys are refused, and size limits stop absurd inputs.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -40,8 +41,9 @@ def control_char(text: str) -> str | None:
 
 def value_problem(value: Any) -> str | None:
     """Why plain data (a property value, with its keys) cannot be kept, or None: a control character,
-    a number with more than MAX_NUMBER_DIGITS digits, nesting deeper than MAX_NESTING (walked without
-    recursion, so any input is safe to check)."""
+    a number with more than MAX_NUMBER_DIGITS digits or not finite, a mapping key that is not text,
+    nesting deeper than MAX_NESTING -- anything the YAML, JSON and notation downloads could not give back
+    unchanged (walked without recursion, so any input is safe to check)."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -54,9 +56,17 @@ def value_problem(value: Any) -> str | None:
         elif isinstance(item, int) and not isinstance(item, bool):
             if item.bit_length() > MAX_NUMBER_DIGITS * 3.33:
                 return f"has a number with more than {MAX_NUMBER_DIGITS} digits"
+        elif isinstance(item, float):
+            if not math.isfinite(item):   # JSON has no infinity or NaN: the JSON download would change it
+                return f"has a number that is not finite ({item}); write it as text in quotes"
         elif isinstance(item, dict):
+            for key in item:   # JSON keys are text: {1: x} would come back as {"1": x}
+                if not isinstance(key, str):
+                    return f"has a mapping key that is not text ({key!r}); put it in quotes"
             stack.extend((k, depth + 1) for k in item)
             stack.extend((v, depth + 1) for v in item.values())
+        elif item is not None and not isinstance(item, (bool, list, tuple)):
+            return f"has a value that is not plain data ({type(item).__name__})"
         elif isinstance(item, (list, tuple)):
             stack.extend((v, depth + 1) for v in item)
     return None
@@ -161,6 +171,20 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def _construct_text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+def _refuse_tag(loader: _Loader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(None, None, f"found unsupported tag {node.tag}", node.start_mark)
+
+
+# A date stays the text it was written as; binary, sets and ordered pairs are not plain data (no JSON for them).
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_text)
+for _tag in ("binary", "set", "omap", "pairs"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_tag)
 
 
 def _count_elements(data: Any, budget: int) -> int:
