@@ -28,7 +28,7 @@ from simulator.model.notation import parse_dsl, to_dsl
 from simulator.model.yamlio import load_text
 from tests.cli_helpers import run_cli
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # --- strategies ----------------------------------------------------------------
