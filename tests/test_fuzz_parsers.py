@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from simulator.errors import DesignError, InputError, SimulatorError
 from simulator.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS, MAX_REPLICAS
 from simulator.model import catalog
-from simulator.model.design import Design, load_design_text
+from simulator.model.design import Design, design_from_dict, load_design_text
 from simulator.model.notation import parse_dsl, to_dsl
 from simulator.model.yamlio import load_text
 from tests.cli_helpers import run_cli
@@ -265,6 +265,20 @@ def test_a_date_stays_the_text_it_was_written_as():
     d = load_design_text("nodes: [{id: a, kind: service, since: 2024-01-01}]")
     assert d.nodes[0].extra == {"since": "2024-01-01"}
     assert_round_trips(d)
+
+
+@FUZZ
+@given(design_dicts(clean=False), st.one_of(VALUES, st.just(10 ** 5000)),
+       st.sampled_from(["id", "kind", "label", "replicas", "autoscale", "roles", "note", "from", "to"]))
+def test_plain_data_parses_or_refuses(data, value, field):
+    """design_from_dict (the canvas, a stored attempt) takes any plain data, even what no file can hold."""
+    for items in (data["nodes"][:1], data["edges"][:1]):
+        for item in items:
+            item[field] = value
+    try:
+        design_from_dict(data)
+    except SimulatorError as exc:
+        assert exc.problems
 
 
 # --- regressions: each case that once escaped as a traceback ---------------------------

@@ -17,7 +17,7 @@ import networkx as nx
 import yaml
 
 from simulator.errors import DesignError, InputError, Problem
-from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS, MAX_ROLES
+from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_NUMBER_DIGITS, MAX_REPLICAS, MAX_ROLES
 from simulator.model import catalog
 from simulator.model.roles import lookup_role, unknown_role_message
 from simulator.model.yamlio import control_char, load_mapping, locate, read_text_file, value_problem
@@ -220,6 +220,10 @@ def parse_design(data: Any, source: str | None = None) -> Design:
         data = {}
     if not isinstance(data, dict):
         raise DesignError(Problem("a design must be a mapping with 'nodes' and 'edges'", source, 1, 1))
+    huge = _huge_number_at(data)
+    if huge is not None:   # only plain data can hold one (the loader stops sooner); str() of it would raise
+        raise DesignError(Problem(f"'{'.'.join(map(str, huge)) or 'design'}' holds a number with more than "
+                                  f"{MAX_NUMBER_DIGITS} digits", **_where(source, data, huge)))
     reader = _DesignReader(data, source)
     scenario = reader.top_level()
     raw_nodes, raw_edges = reader.lists()
@@ -229,6 +233,23 @@ def parse_design(data: Any, source: str | None = None) -> Design:
     if reader.problems:
         raise DesignError(reader.problems)
     return Design(nodes=nodes, edges=edges, scenario=scenario, warnings=reader.warnings, layout=layout)
+
+
+def _huge_number_at(data: Any) -> tuple | None:
+    """Where the first whole number of more than MAX_NUMBER_DIGITS digits sits (as a key or a value), if any."""
+    stack: list[tuple[Any, tuple]] = [(data, ())]
+    while stack:
+        item, loc = stack.pop()
+        if _is_int(item) and item.bit_length() > MAX_NUMBER_DIGITS * 3.33:
+            return loc
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if _is_int(key) and key.bit_length() > MAX_NUMBER_DIGITS * 3.33:
+                    return loc
+                stack.append((value, (*loc, key if isinstance(key, str) else "?")))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((value, (*loc, i)) for i, value in enumerate(item))
+    return None
 
 
 class _DesignReader:
