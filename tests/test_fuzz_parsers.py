@@ -354,3 +354,14 @@ def test_device_as_design_path_is_refused_with_exit_2():
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert "Traceback" not in r.stderr and r.stdout == ""
     assert "/dev/zero" in r.stderr and f"{MAX_FILE_BYTES:,}" in r.stderr
+
+
+@pytest.mark.parametrize("line", [
+    'a: service "' + '\\"' * 50_000,        # an unclosed quote full of escaped quotes (was quadratic: minutes)
+    "a" + "->a" * 30_000,                    # one undeclared id used 30,001 times on a line (was 30,001 problems)
+    "a: service " + '"x"=' * 25_000,
+    "a: service " + "'" * 100_001,
+], ids=["escaped-quotes", "glued-chain", "quoted-keys", "single-quotes"])
+def test_pathological_notation_lines_are_read_or_refused(line):
+    """No timing assertion (shared CI cores): a quadratic regression shows as a test that takes minutes."""
+    parses_or_refuses(parse_dsl, line + "\n")
