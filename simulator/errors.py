@@ -51,6 +51,10 @@ class InputError(SimulatorError):
     """A file or text that cannot be read as YAML/JSON, or is too large."""
 
 
+class MalformedInput(InputError):
+    """Text that is not valid YAML/JSON at all (as opposed to valid but refused for a limit)."""
+
+
 class DesignError(SimulatorError):
     """A design that breaks the design-file contract."""
 

@@ -14,6 +14,8 @@ MAX_LABEL = 200                 # characters of a component or connection label
 MAX_REPLICAS = 100_000          # replicas of one component
 MAX_ROLES = 12                  # roles declared on one component
 MAX_NOTATION_LINES = 20_000     # lines of the text notation
+MAX_NESTING = 50                # lists/mappings inside one another in one YAML/JSON value or file
+MAX_NUMBER_DIGITS = 300         # digits of one whole number (a float stops near 1e308; Python refuses 4,300)
 
 # Numbers that enter the simulation (peak, load, spike, entry rates, node properties). Within these
 # every result (loads, utilisation, latency, cost) stays a finite float; outside them a user gets a

@@ -7,6 +7,7 @@ A design file is YAML or JSON with ``scenario`` (optional), ``nodes`` and
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,13 +17,15 @@ import networkx as nx
 import yaml
 
 from simulator.errors import DesignError, InputError, Problem
-from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_REPLICAS, MAX_ROLES
+from simulator.limits import MAX_EDGES, MAX_LABEL, MAX_NODES, MAX_NUMBER_DIGITS, MAX_REPLICAS, MAX_ROLES
 from simulator.model import catalog
 from simulator.model.roles import lookup_role, unknown_role_message
-from simulator.model.yamlio import load_mapping, locate, read_text_file
+from simulator.model.yamlio import control_char, load_mapping, locate, read_text_file, value_problem
 from simulator.suggest import nearest
 
 EDGE_KINDS = ("sync", "async", "fallback", "replication")
+# Always used with fullmatch: with match, `$` also matches before a final newline and "api\n" would pass.
+# (The pattern is also the JSON Schema's, hence ^ and $.)
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NODE_FIELDS = ("id", "kind", "label", "replicas", "autoscale", "roles")
 EDGE_FIELDS = ("from", "to", "kind", "label")
@@ -217,6 +220,10 @@ def parse_design(data: Any, source: str | None = None) -> Design:
         data = {}
     if not isinstance(data, dict):
         raise DesignError(Problem("a design must be a mapping with 'nodes' and 'edges'", source, 1, 1))
+    huge = _huge_number_at(data)
+    if huge is not None:   # only plain data can hold one (the loader stops sooner); str() of it would raise
+        raise DesignError(Problem(f"'{'.'.join(map(str, huge)) or 'design'}' holds a number with more than "
+                                  f"{MAX_NUMBER_DIGITS} digits", **_where(source, data, huge)))
     reader = _DesignReader(data, source)
     scenario = reader.top_level()
     raw_nodes, raw_edges = reader.lists()
@@ -226,6 +233,23 @@ def parse_design(data: Any, source: str | None = None) -> Design:
     if reader.problems:
         raise DesignError(reader.problems)
     return Design(nodes=nodes, edges=edges, scenario=scenario, warnings=reader.warnings, layout=layout)
+
+
+def _huge_number_at(data: Any) -> tuple | None:
+    """Where the first whole number of more than MAX_NUMBER_DIGITS digits sits (as a key or a value), if any."""
+    stack: list[tuple[Any, tuple]] = [(data, ())]
+    while stack:
+        item, loc = stack.pop()
+        if _is_int(item) and item.bit_length() > MAX_NUMBER_DIGITS * 3.33:
+            return loc
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if _is_int(key) and key.bit_length() > MAX_NUMBER_DIGITS * 3.33:
+                    return loc
+                stack.append((value, (*loc, key if isinstance(key, str) else "?")))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((value, (*loc, i)) for i, value in enumerate(item))
+    return None
 
 
 class _DesignReader:
@@ -249,7 +273,7 @@ class _DesignReader:
             if key not in TOP_FIELDS:
                 self.bad(f"unknown top-level field '{key}'; a design has {', '.join(TOP_FIELDS)}", key)
         scenario = self.data.get("scenario")
-        if scenario is not None and not isinstance(scenario, str):
+        if scenario is not None and (not isinstance(scenario, str) or control_char(scenario)):
             self.bad("'scenario' must be a scenario id (text)", "scenario")
             scenario = None
         return scenario
@@ -326,7 +350,8 @@ def _parse_layout(raw: Any, known: dict[str, int], bad, warn) -> dict[str, tuple
             warn(f"layout names a missing node '{key}'; its position is ignored", "layout", key)
             continue
         if (not isinstance(value, list) or len(value) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                           for v in value)):
             bad(f"layout of '{key}' must be [x, y] numbers, not {value!r}", "layout", key)
             continue
         out[key] = (float(value[0]), float(value[1]))
@@ -389,7 +414,7 @@ def _check_node_id(node_id: Any, i: int, bad) -> bool:
     if node_id is None:
         bad(f"node #{i + 1} has no 'id'", *where)
         return False
-    if not isinstance(node_id, str) or not ID_RE.match(node_id):
+    if not isinstance(node_id, str) or not ID_RE.fullmatch(node_id):
         bad(f"node id {node_id!r} is invalid: use 1-64 letters, digits, '_' or '-'", *where, "id")
         return False
     return True
@@ -410,6 +435,10 @@ def _node_label(label: Any, name: str, where: tuple, bad) -> tuple[Any, bool]:
     """The label (a number reads as text) and whether it is valid."""
     if label is None:
         return None, True
+    problem = value_problem(label)
+    if problem:
+        bad(f"node '{name}': 'label' {problem}", *where, "label")
+        return label, False
     if isinstance(label, (int, float)) and not isinstance(label, bool):
         label = str(label)
     if not isinstance(label, str):
@@ -441,10 +470,20 @@ def _check_extra(extra: dict, name: str, where: tuple, bad, warn) -> bool:
         if not isinstance(key, str):
             bad(f"node '{name}': property names must be text", *where)
             ok = False
+            continue
+        problem = value_problem({key: value})   # first: json.dumps below must not meet a bad value
+        if problem:
+            bad(f"node '{name}': property '{_printable(key)}' {problem}", *where, key)
+            ok = False
         elif isinstance(value, (dict, list)) and len(json.dumps(value, default=str)) > 2_000:
             bad(f"node '{name}': property '{key}' is too large", *where, key)
             ok = False
     return ok
+
+
+def _printable(text: str) -> str:
+    """Text for a message: control characters shown as escapes."""
+    return text if control_char(text) is None else text.encode("unicode_escape").decode("ascii")
 
 
 def _plain(value: Any) -> Any:
@@ -489,6 +528,9 @@ def _parse_edge(raw: Any, i: int, bad, known: dict[str, int], broken: frozenset[
     label = raw.get("label")
     if label is not None and not isinstance(label, (str, int, float)):
         bad(f"edge #{i + 1}: 'label' must be text", *where, "label")
+        ok = False
+    elif value_problem(label):
+        bad(f"edge #{i + 1}: 'label' {value_problem(label)}", *where, "label")
         ok = False
     if ok and ends[0] == ends[1]:
         bad(f"edge #{i + 1} connects '{ends[0]}' to itself", *where)

@@ -19,14 +19,15 @@ from typing import Any
 
 import yaml
 
-from simulator.errors import DesignError, Problem
-from simulator.limits import MAX_NOTATION_LINES
+from simulator.errors import DesignError, InputError, MalformedInput, Problem
+from simulator.limits import MAX_FILE_BYTES, MAX_NOTATION_LINES, MAX_REPLICAS
 from simulator.model import catalog
 from simulator.model.design import EDGE_KINDS, ID_RE, Design, parse_design
-from simulator.model.yamlio import LocatedDict, LocatedList
+from simulator.model.yamlio import LocatedDict, LocatedList, load_text, raw_control
 
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
 _TOKEN = re.compile(rf"(?:{_QUOTED}|[^\s=\"']+)=(?:{_QUOTED}|'[^']*'|\S*)|{_QUOTED}|'[^']*'|\S+")
+_ONE_QUOTED = re.compile(rf"{_QUOTED}|'[^']*'")
 _ARROW = re.compile(r"^(?:->|-(sync|async|fallback|replication)->)$")
 _ANY_ARROW = re.compile(r"(-[A-Za-z_]*->|->)")
 _REPLICAS = re.compile(r"^[x×](\d+)$", re.IGNORECASE)
@@ -42,7 +43,9 @@ def _tokens(line: str) -> list[str]:
 
 
 def _unquote(tok: str) -> str | None:
-    if len(tok) >= 2 and tok[0] == tok[-1] and tok[0] in "\"'":
+    """The text of a token that is one quoted string, else None. `"a b"="c d"` (a property with a quoted
+    name and value) starts and ends with a quote but is not one string: it is not a label."""
+    if _ONE_QUOTED.fullmatch(tok):
         body = tok[1:-1]
         if tok[0] == "'":
             return body
@@ -69,18 +72,27 @@ def _split_arrows(line: str) -> list[str]:
 
 
 def _scalar(text: str) -> Any:
+    """A property value: quoted text, or a YAML value read with the file loader's limits (nesting,
+    digits, control characters raise InputError); text that is not valid YAML stays text."""
     quoted = _unquote(text)
     if quoted is not None:
         return quoted
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
+        value = load_text(text)
+    except MalformedInput:
         return text
     return value if isinstance(value, (str, int, float, bool, list, dict)) or value is None else text
 
 
 def parse_dsl(text: str, source: str | None = None) -> Design:
     """Parse DSL text into a Design; DesignError lists every bad line."""
+    if len(text) > MAX_FILE_BYTES:
+        raise DesignError(Problem(f"the text is too large ({len(text):,} characters; the limit is "
+                                  f"{MAX_FILE_BYTES:,})", source))
+    try:
+        raw_control(text, source)
+    except InputError as exc:
+        raise DesignError(exc.problems) from None
     lines = text.splitlines()
     if len(lines) > MAX_NOTATION_LINES:
         raise DesignError(Problem(f"too many lines ({len(lines):,}; the limit is {MAX_NOTATION_LINES:,})", source))
@@ -123,7 +135,7 @@ class _DslReader:
     def declare(self, lineno: int, line: str) -> None:
         """A component line: `id: kind ...`, or a lone kind name."""
         m = re.match(r"^([^\s:]+)\s*:\s*(.*)$", line)
-        if not m and catalog.lookup(line) and ID_RE.match(line):
+        if not m and catalog.lookup(line) and ID_RE.fullmatch(line):
             m = re.match(r"^(.*)()$", line)   # a lone kind name: a component of that kind
             rest_kind = line
         else:
@@ -133,7 +145,7 @@ class _DslReader:
                              "for a connection")
             return
         node_id, rest = m.group(1), rest_kind or m.group(2)
-        if not ID_RE.match(node_id):
+        if not ID_RE.fullmatch(node_id):
             self.bad(lineno, f"component id '{node_id}' is invalid: use letters, digits, '_' or '-'")
             return
         if node_id in self.declared:
@@ -175,13 +187,15 @@ class _DslReader:
     def _resolve_ends(self, lineno: int, ids: list[str]) -> bool:
         """Every id of a connection is declared, or is a kind that becomes a component of that kind."""
         ok = True
+        reported: set[str] = set()   # once per line: `a->a->a...` is one problem, not 20,000 (each with a search)
         for node_id in ids:
             if node_id in self.declared:
                 continue
-            if node_id in self.failed:
+            if node_id in self.failed or node_id in reported:
                 ok = False
                 continue
-            if not ID_RE.match(node_id):
+            reported.add(node_id)
+            if not ID_RE.fullmatch(node_id):
                 self.bad(lineno, f"'{node_id}' is not a valid component id")
                 ok = False
                 continue
@@ -224,8 +238,13 @@ class _DslReader:
         return design
 
 
+# An unclosed quote runs to the end of the line: were it to fail, the search would start again at every
+# later quote and scan to the end each time (quadratic: a 40 kB line of \" took 12 s).
+_QUOTED_OR_OPEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?$)|\'[^\']*(?:\'|$)')
+
+
 def _strip_quoted(line: str) -> str:
-    return re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', '""', line)
+    return _QUOTED_OR_OPEN.sub('""', line)
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -249,6 +268,10 @@ def _parse_node_line(node_id: str, rest: str, lineno: int, bad) -> LocatedDict |
         if quoted is not None:
             node["label"] = quoted
         elif m:
+            if len(m.group(1)) > len(str(MAX_REPLICAS)):   # int() refuses 4,300 digits; no need to get there
+                bad(lineno, f"component '{node_id}': replicas '{_short(tok, 20)}' is absurd "
+                            f"(limit {MAX_REPLICAS:,})")
+                return None
             node["replicas"] = int(m.group(1))
         elif tok.lower() == "autoscale":
             node["autoscale"] = True
@@ -257,11 +280,17 @@ def _parse_node_line(node_id: str, rest: str, lineno: int, bad) -> LocatedDict |
             if kv is None:   # `=value` or a lone `=`: a property without a name
                 bad(lineno, f"component '{node_id}': property '{tok}' has no name; write name=value")
                 return None
-            key = _unquote(kv.group(1)) if _unquote(kv.group(1)) is not None else kv.group(1)
+            key = _unquote(kv.group(1))
+            if key is None:
+                key = kv.group(1)
             if key in ("id", "kind", "label", "replicas", "autoscale"):
                 bad(lineno, f"component '{node_id}': write {key} in its own notation, not {key}=...")
                 return None
-            node[key] = _scalar(kv.group(2))
+            try:
+                node[key] = _scalar(kv.group(2))
+            except InputError as exc:
+                bad(lineno, f"component '{node_id}': property '{_short(key, 30)}': {exc.first.message}")
+                return None
         else:
             bad(lineno, f"component '{node_id}': cannot read '{tok}'; expected xN (replicas), autoscale, "
                         "\"a label\" or key=value")
@@ -291,8 +320,9 @@ def _fmt_value(value: Any) -> str:
                 and yaml.safe_load(value) is not None:
             return value
         return _quote(value)
-    # lists and mappings: compact JSON with no whitespace, which YAML reads back as the same structure
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    # lists and mappings: compact JSON with no whitespace, which YAML reads back as the same structure.
+    # Not ensure_ascii: YAML reads "\ud83d\ude80" as two lone surrogates, not the one character it is.
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return re.sub(r"\s", lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
