@@ -65,10 +65,10 @@ def test_the_largest_allowed_load_and_spike_still_give_strict_json():
 
 @pytest.mark.parametrize("props, needle", [
     ("capacity: 1.0e-320", "capacity=1e-320 is below the smallest usable value"),
-    ("capacity: .inf", "capacity must be a finite number"),
+    ("capacity: .inf", "property 'capacity' has a number that is not finite"),   # refused where it is read
     ("capacity: 1.0e+300", "capacity=1e+300 is above the limit"),
     ("latency_ms: 1.0e+300", "latency_ms=1e+300 is above the limit"),
-    ("cost_per_hour: .nan", "cost_per_hour must be a finite number"),
+    ("cost_per_hour: .nan", "property 'cost_per_hour' has a number that is not finite"),
     ("max_replicas: 1.0e+300", "max_replicas=1e+300 is above the limit"),
 ])
 def test_node_numbers_beyond_the_limits_are_refused_naming_the_node(tmp_path, props, needle):
