@@ -19,7 +19,7 @@ from ui.authoring import (
     render_problems,
     render_report,
 )
-from ui.common import library
+from ui.common import library, show_library_problems
 from ui.frame import page_setup
 from ui.navigation import HOME, PRACTICE
 
@@ -29,6 +29,7 @@ editor_style()
 ss = st.session_state
 where = au.target()
 lib = library()
+show_library_problems(lib)   # a broken file is listed here too: this is the page to fix it on
 NEW = "__new__"
 KEYS = {"scenario.yaml": state.AU_SCENARIO, "rubric.yaml": state.AU_RUBRIC, "reference.yaml": state.AU_REFERENCE}
 

@@ -136,3 +136,14 @@ def test_without_a_user_folder_the_page_says_it_saves_into_the_shipped_folders(t
     assert not errors(at), errors(at)
     # editing a shipped scenario in place is allowed when there is no user folder (a maintainer's edit)
     assert any(b.label == "Save changes to 'vision-pipeline'" for b in at.button)
+
+
+def test_a_broken_scenario_file_is_listed_with_its_line_and_the_page_keeps_working(user_dir):
+    (user_dir / "scenarios").mkdir(parents=True)
+    (user_dir / "scenarios" / "broken.yaml").write_text("id: broken\ntitle: \x01 bad\n")
+    at = page()
+    assert any("scenario file problem" in e.label for e in at.expander)
+    assert any("broken.yaml:2" in c.value and "control character" in c.value for c in at.code)
+    at.text_input(key="au_new_id").set_value("still-works")
+    next(b for b in at.button if b.label == "Start from the scaffold").click().run()
+    assert not at.exception, at.exception
