@@ -375,3 +375,21 @@ def test_text_design_and_check_design_latency(page, shots):
     assert requests_per_click == [1] * len(requests_per_click), result
     no_exception(page)
     assert not page.page_errors, page.page_errors
+
+
+def test_a_label_is_shown_as_typed_and_never_fetches_anything(page, shots):
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "evil.invalid" in r.url else None)
+    start_scenario(page, "fraud-detection")
+    label = '<img src="http://evil.invalid/x.png"> ![i](http://evil.invalid/i.png) **not bold** a-b (c)'
+    area = dsl_text(page)
+    area.fill(f'api: service "{label.replace(chr(34), chr(92) + chr(34))}"\nclient -> api\n')
+    area.press("Control+Enter")
+    page.get_by_role("tab", name="Canvas").click()
+    node = canvas(page).locator('.react-flow__node[data-id="api"]')
+    node.wait_for()
+    expect(node).to_contain_text(label)                 # the characters typed, not markup
+    expect(canvas(page).locator(".react-flow__node img")).to_have_count(0)
+    settle(page)
+    assert fetched == []
+    no_exception(page)

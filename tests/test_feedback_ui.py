@@ -1,5 +1,6 @@
 """Interviewer feedback in the app, against a real OpenAI-protocol server on 127.0.0.1."""
 import json
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -110,4 +111,5 @@ def test_the_interviewers_questions_are_shown(env, monkeypatch):
         monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
         app = new_app(timeout=60)
         submit_a_design(app)
-        assert any("What pages the on-call engineer?" in m.value for m in app.markdown)
+        # Markdown source escapes untrusted punctuation (on\-call); a reader sees the text as written
+        assert any("What pages the on-call engineer?" in re.sub(r"\\(.)", r"\1", m.value) for m in app.markdown)

@@ -17,6 +17,7 @@ from simulator.feedback.rule_interviewer import rule_feedback
 from simulator.feedback.transport import test_connection
 from simulator.grading.rubric import Report
 from simulator.model.design import Design
+from simulator.model.markdown import literal
 from ui.state import feedback_asked_key
 
 HIRE = {"strong_no": "strong no", "no": "no", "lean_no": "lean no", "lean_yes": "lean yes", "yes": "yes",
@@ -98,16 +99,16 @@ def render_feedback(fb: dict[str, Any]) -> None:
     else:
         st.markdown("**Interviewer notes** (rule grader)")
     if fb.get("summary"):
-        st.markdown(fb["summary"])
+        st.markdown(literal(fb["summary"]))   # what a model or an import wrote is shown as plain text
     cols = st.columns(2)
     if fb.get("strengths"):
-        cols[0].markdown("**Strong**\n" + "\n".join(f"- {s}" for s in fb["strengths"]))
+        cols[0].markdown("**Strong**\n" + "\n".join(f"- {literal(s)}" for s in fb["strengths"]))
     if fb.get("gaps"):
         cols[1].markdown("**Missing**\n" + "\n".join(
-            f"- {g['text']}" + (f" (`{'`, `'.join(g['node_ids'])}`)" if g.get("node_ids") else "")
+            f"- {literal(g['text'])}" + (f" ({literal(', '.join(g['node_ids']))})" if g.get("node_ids") else "")
             for g in fb["gaps"]))
     if status == "ok" and fb.get("follow_up_questions"):
-        st.markdown("**The interviewer would ask**\n" + "\n".join(f"- {q}" for q in fb["follow_up_questions"]))
+        st.markdown("**The interviewer would ask**\n" + "\n".join(f"- {literal(q)}" for q in fb["follow_up_questions"]))
     if status == "ok":
         rows = [{"Category": c.get("title") or c.get("category"),
                  "Rule score": f"{c['rule_score']:g}" if c.get("rule_score") is not None else "—",

@@ -5,6 +5,7 @@ from typing import Any
 
 import streamlit as st
 
+from simulator.model.markdown import literal, no_links
 from simulator.sessions.clock import clock
 
 
@@ -39,11 +40,12 @@ def render_checks(report: dict[str, Any], *, show_passed: bool = True) -> None:
                     continue
                 mark = (":green[:material/check_circle:]" if c["passed"] else
                         ":orange[:material/warning:]" if c.get("status") == "error" else ":red[:material/cancel:]")
-                st.markdown(f"{mark} **{c['title']}** · {c['points']} pts · `{c['id']}`")
-                st.caption(f"Evidence: {c['evidence']}")
+                # a stored report may come from an import: nothing in it renders as HTML, a link or an image
+                st.markdown(f"{mark} **{no_links(c['title'])}** · {c['points']} pts · {literal(c['id'])}")
+                st.caption(f"Evidence: {literal(c['evidence'])}")
                 if not c["passed"]:
-                    st.markdown(f"*Hint:* {c['hint']}")
-                    st.markdown(f"*Interviewer asks:* {c['follow_up']}")
+                    st.markdown(f"*Hint:* {no_links(c['hint'])}")
+                    st.markdown(f"*Interviewer asks:* {no_links(c['follow_up'])}")
     if report.get("errors"):
         st.error("Some checks could not be evaluated: " + "; ".join(report["errors"]))
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from simulator.model import catalog
 from simulator.model.design import ID_RE, Design, Edge, Node
+from simulator.model.markdown import literal
 
 COL_W, ROW_H = 230, 110
 
@@ -81,7 +82,7 @@ def node_content(node: Node) -> str:
         meta += f" ×{node.replicas}"
     if node.autoscale:
         meta += " ⟳"
-    title = node.label or node.id
+    title = literal(node.label or node.id)   # a label is shown as typed: no markup, no HTML, no images
     return f"**{title}**  \n{meta}" + (f"  \n`{node.id}`" if node.label else "")
 
 
