@@ -380,7 +380,7 @@ def test_text_design_and_check_design_latency(page, shots):
 def test_a_label_is_shown_as_typed_and_never_fetches_anything(page, shots):
     fetched: list[str] = []
     page.on("request", lambda r: fetched.append(r.url) if "evil.invalid" in r.url else None)
-    start_scenario(page, "fraud-detection")
+    start_scenario(page, "model-monitoring")   # a scenario no other test here has open
     label = '<img src="http://evil.invalid/x.png"> ![i](http://evil.invalid/i.png) **not bold** a-b (c)'
     area = dsl_text(page)
     area.fill(f'api: service "{label.replace(chr(34), chr(92) + chr(34))}"\nclient -> api\n')
