@@ -141,7 +141,8 @@ _KINDS: tuple[Kind, ...] = (
 KINDS: MappingProxyType = MappingProxyType({k.name: k for k in _KINDS})
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
+    """The key a kind, alias or role name is looked up by: lower case, spaces and hyphens as '_'."""
     return re.sub(r"[\s\-]+", "_", text.strip().lower())
 
 
@@ -154,7 +155,7 @@ def _build_aliases() -> dict[str, str]:
     table: dict[str, str] = {}
     for kind in _KINDS:
         for name in (kind.name, *kind.aliases):
-            key = _normalise(name)
+            key = normalise(name)
             if key in table and table[key] != kind.name:
                 raise RuntimeError(f"catalog alias {name!r} is given to two kinds")
             table[key] = kind.name
@@ -168,12 +169,12 @@ def lookup(text: str) -> str | None:
     """Canonical kind for a kind name or alias (case-insensitive), else None."""
     if not isinstance(text, str):
         return None
-    return ALIASES.get(_normalise(text))
+    return ALIASES.get(normalise(text))
 
 
 def suggest(text: str, limit: int = 3) -> list[str]:
     """The nearest kinds (by name or alias) to a misspelt kind."""
-    key = _normalise(str(text))
+    key = normalise(str(text))
     names = nearest(key, ALIASES, n=limit * 3)
     out: list[str] = []
     for name in names:

@@ -237,13 +237,13 @@ def lookup_role(text: str) -> str | None:
     kind = catalog.lookup(text)
     if kind is not None:
         return kind
-    key = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    key = catalog.normalise(text)
     return key if key in EXTRA_ROLES else None
 
 
 def unknown_role_message(text: str) -> str:
     """The catalog's message for an unknown kind, naming the nearest extra role when one is close."""
-    near = nearest(re.sub(r"[\s\-]+", "_", str(text).strip().lower()), list(EXTRA_ROLES), n=1)
+    near = nearest(catalog.normalise(str(text)), list(EXTRA_ROLES), n=1)
     if near:
         return f"unknown kind or role '{text}'; did you mean the role {near[0]}?"
     return catalog.unknown_kind_message(text) + f" (roles beyond the kinds: {', '.join(EXTRA_ROLES)})"

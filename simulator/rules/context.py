@@ -40,7 +40,6 @@ class Context:
         self.kind = {n.id: n.kind for n in design.nodes}
         self.replicas = {n.id: n.replicas for n in design.nodes}
         self.autoscale = {n.id: n.autoscale for n in design.nodes}
-        self.redundant = {n.id: n.redundant for n in design.nodes}
         self.elastic = {n.id: n.elastic for n in design.nodes}
         self.order = {n.id: i for i, n in enumerate(design.nodes)}
         self.role_sets = {n.id: node_roles(n.kind, n.label, n.id, n.roles) for n in design.nodes}

@@ -48,10 +48,8 @@ class Simulated(Arguments):
             return Outcome(False, f"no traffic enters the design at {at}: add a client (or sensor) node")
         problems: list[str] = []
         bad: list[str] = []
-        # asked only about single points of failure, the rule does not judge capacity
-        judges_capacity = not self.no_spof or "min_served_share" in self.model_fields_set or bool(
-            self.max_utilization is not None or self.survives_single_failure_of)
-        if judges_capacity and result.served_share < self.min_served_share - EPS:
+        only_spofs = self.no_spof and self.model_fields_set <= {"no_spof", "load"}   # capacity not asked
+        if not only_spofs and result.served_share < self.min_served_share - EPS:
             lost = [nid for nid, n in result.nodes.items() if n.served_ratio < 1.0 and n.on_request_path]
             problems.append(f"at {at} only {pct(result.served_share, 1)} of requests are served (need "
                             f"{pct(self.min_served_share, 1)}); overloaded: "

@@ -7,6 +7,7 @@ single-failure drills) and ``single_failures`` (the served share after each sing
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from simulator.model.design import Design
@@ -57,6 +58,31 @@ def _drill(m: Compiled, rates: list[float], failed: list[bool], hit: list[float]
     return out
 
 
+@dataclass
+class _Setup:
+    """What every run starts from: the compiled design, the conditions, and the entry loads."""
+    m: Compiled
+    chaos: Chaos
+    mask: list[bool]
+    hit: list[float]
+    rates: list[float]
+    rates_by_kind: dict[str, float]
+    notes: list[str]
+
+
+def _setup(design: Design, peak_rps: float, load: float, failed: Iterable[str], chaos: Any,
+           entry_kinds: Iterable[str], entry_rates: Mapping[str, float] | None,
+           compiled: Compiled | None) -> _Setup:
+    """Check the numbers, compile (unless ``compiled`` is given), apply failures and chaos, load the entries."""
+    check_peak_and_load(peak_rps, load)
+    chaos = Chaos.parse(chaos)
+    rates_by_kind = normalise_entry_rates(entry_rates)
+    m = compiled if compiled is not None else Compiled(design, entry_kinds)
+    mask, hit, chaos_notes = conditions(m, failed, chaos)
+    rates, traffic_notes = entry_loads(m, peak_rps, load, chaos.spike, rates_by_kind)
+    return _Setup(m, chaos, mask, hit, rates, rates_by_kind, traffic_notes + chaos_notes)
+
+
 def single_failures(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iterable[str] = (),
                     chaos: Any = None, entry_kinds: Iterable[str] = ENTRY_KINDS,
                     nodes: Iterable[str] | None = None,
@@ -68,12 +94,8 @@ def single_failures(design: Design, peak_rps: float, *, load: float = 1.0, faile
     a single-replica node vanishes. ``nodes`` limits the drills (default: every node but the entries);
     ``failed``, ``chaos`` and ``entry_rates`` set the conditions the drills start from.
     """
-    check_peak_and_load(peak_rps, load)
-    chaos = Chaos.parse(chaos)
-    rates_by_kind = normalise_entry_rates(entry_rates)
-    m = compiled if compiled is not None else Compiled(design, entry_kinds)
-    mask, hit, _ = conditions(m, failed, chaos)
-    rates, _ = entry_loads(m, peak_rps, load, chaos.spike, rates_by_kind)
+    run = _setup(design, peak_rps, load, failed, chaos, entry_kinds, entry_rates, compiled)
+    m, rates, mask, hit = run.m, run.rates, run.mask, run.hit
     base = solve(m, rates, mask, hit, m.reps)
     if nodes is None:
         targets = [i for i in range(m.n) if not m.is_entry[i]]
@@ -88,11 +110,8 @@ def request_path_spofs(design: Design, peak_rps: float, *, load: float = 1.0,
                        entry_rates: Mapping[str, float] | None = None,
                        compiled: Compiled | None = None) -> list[str]:
     """The single points of failure the Simulate tab lists for this traffic (see simulation.spof)."""
-    check_peak_and_load(peak_rps, load)
-    m = compiled if compiled is not None else Compiled(design, entry_kinds)
-    mask, hit, _ = conditions(m, (), Chaos())
-    rates, _ = entry_loads(m, peak_rps, load, 1.0, normalise_entry_rates(entry_rates))
-    return single_points_of_failure(m, rates, mask, hit)
+    run = _setup(design, peak_rps, load, (), None, entry_kinds, entry_rates, compiled)
+    return single_points_of_failure(run.m, run.rates, run.mask, run.hit)
 
 
 def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iterable[str] = (),
@@ -109,12 +128,8 @@ def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iter
     kind get that rate for each replica instead of an even share of ``peak_rps``.
     Raises DesignError for an unknown node id in ``failed``, SimulatorError for bad numbers or presets.
     """
-    check_peak_and_load(peak_rps, load)
-    chaos = Chaos.parse(chaos)
-    rates_by_kind = normalise_entry_rates(entry_rates)
-    m = compiled if compiled is not None else Compiled(design, entry_kinds)
-    mask, hit, chaos_notes = conditions(m, failed, chaos)
-    rates, traffic_notes = entry_loads(m, peak_rps, load, chaos.spike, rates_by_kind)
+    run = _setup(design, peak_rps, load, failed, chaos, entry_kinds, entry_rates, compiled)
+    m, chaos, mask, hit, rates, rates_by_kind = run.m, run.chaos, run.mask, run.hit, run.rates, run.rates_by_kind
     offered = sum(rates) if rates_by_kind and rates else peak_rps * load * chaos.spike
     st = solve(m, rates, mask, hit, m.reps)
     p50, p99_path, path, own = latency(m, st, mask)
@@ -130,7 +145,7 @@ def simulate(design: Design, peak_rps: float, *, load: float = 1.0, failed: Iter
     max_util = max((st.util[i] for i in live), default=0.0)
     hot = sorted((i for i in live if st.util[i] > BOTTLENECK), key=lambda i: (-st.util[i], i))
 
-    notes = list(m.notes) + traffic_notes + chaos_notes
+    notes = list(m.notes) + run.notes
     unlimited = [m.ids[i] for i in range(m.n) if m.cap[i] is None and not m.is_entry[i] and st.load[i] > 0]
     if unlimited:
         notes.append(f"no capacity model (treated as unlimited): {id_list(unlimited)}")
