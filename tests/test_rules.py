@@ -276,3 +276,11 @@ def test_a_role_can_be_excluded_from_what_counts_as_the_guard():
     history = 'h: redis "Conversation history"\nchat: service\nclient -> chat -> llm\nchat -> h'
     assert not holds(rule, history).passed                     # memory, not a response cache
     assert holds(rule, history + '\nrc: redis "Response cache"\nchat -> rc').passed
+
+
+def test_a_product_that_is_a_replicated_cluster_is_no_spof_unless_sized_as_one():
+    rule = {"no_spof": {"from": "client", "to": "database"}}
+    assert holds(rule, "api: service x3\ndb: cassandra\nclient -> api -> db").passed
+    assert holds(rule, 'api: service x3\ndb: database "Profiles (DynamoDB)"\nclient -> api -> db').passed
+    assert holds(rule, "api: service x3\ndb: cassandra x1\nclient -> api -> db").nodes == ["db"]
+    assert holds(rule, "api: service x3\ndb: postgres\nclient -> api -> db").nodes == ["db"]

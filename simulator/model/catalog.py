@@ -42,6 +42,13 @@ MANAGED_KINDS = frozenset({"api_gateway", "load_balancer", "cdn", "stream", "que
 HA_PRODUCTS = frozenset({"cassandra", "dynamodb", "bigtable", "spanner", "scylladb", "cosmosdb", "aurora",
                          "elasticache", "memorystore", "kafka", "kinesis", "pubsub", "s3", "gcs", "couchbase",
                          "cockroachdb", "elasticsearch"})
+_HA_PRODUCT = re.compile(r"(?<![a-z0-9])(?:" + "|".join(sorted(HA_PRODUCTS)) + r")(?![a-z0-9])")
+
+
+def names_ha_product(text: str) -> bool:
+    """Whether ``text`` names one of HA_PRODUCTS as a whole word ("Palette store (Cassandra)")."""
+    return _HA_PRODUCT.search(text.lower()) is not None
+
 
 GROUPS = (
     "Clients and edge",

@@ -62,8 +62,7 @@ class Node:
         kind = catalog.KINDS.get(self.kind)
         if kind is not None and kind.managed:
             return True
-        named = " ".join(filter(None, (self.written_kind, self.label))).lower()
-        return any(re.search(rf"(?<![a-z0-9]){p}(?![a-z0-9])", named) for p in catalog.HA_PRODUCTS)
+        return catalog.names_ha_product(" ".join(filter(None, (self.written_kind, self.label))))
 
     @property
     def redundant(self) -> bool:
