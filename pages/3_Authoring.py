@@ -29,7 +29,6 @@ editor_style()
 ss = st.session_state
 where = au.target()
 lib = library()
-show_library_problems(lib)   # a broken file is listed here too: this is the page to fix it on
 NEW = "__new__"
 KEYS = {"scenario.yaml": state.AU_SCENARIO, "rubric.yaml": state.AU_RUBRIC, "reference.yaml": state.AU_REFERENCE}
 
@@ -92,6 +91,7 @@ def save(sid: str, replace: bool) -> None:
 st.title("Authoring")
 st.caption("Write a scenario, its reference design and its rubric. Every change is validated; save when "
            "nothing is left to fix. The format of each file and every rule: `docs/authoring.md`.")
+show_library_problems(lib)   # a broken file is listed here too: this is the page to fix it on
 if where.user:
     st.info(f"Saving writes into the user folder `{where.scenarios.parent}` (SIMULATOR_SCENARIOS_DIR). "
             "Shipped scenarios can be opened and copied, not replaced.", icon=":material/folder:")

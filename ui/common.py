@@ -58,4 +58,4 @@ def show_library_problems(lib: Library) -> None:
         with st.expander(f"{len(lib.problems)} scenario file problem(s): those scenarios are not offered",
                          icon=":material/warning:"):
             for p in lib.problems:
-                st.code(str(p), language=None)
+                st.code(str(p), language=None, wrap_lines=True)   # the whole message, not a scroll bar
