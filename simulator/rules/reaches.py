@@ -1,6 +1,7 @@
 """The rule operator `reaches`: nodes of one kind reach nodes of another along the arrows."""
 from __future__ import annotations
 
+from collections import deque
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -48,9 +49,9 @@ class Reaches(Arguments):
         """Reverse walk from the targets that only continues through the allowed intermediate nodes."""
         pred = ctx.adj(self.edges, reverse=True)
         back: dict[str, str | None] = {t: None for t in targets}
-        todo = list(targets)
+        todo = deque(targets)
         while todo:
-            node = todo.pop(0)
+            node = todo.popleft()
             if back[node] is not None and not ctx.has(node, pipes):
                 continue   # reached, but requests do not pass through it on the way to a target
             for p in pred[node]:

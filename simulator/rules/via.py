@@ -1,6 +1,7 @@
 """The rule operator `via`: some (or every) path from one kind to another passes through a third."""
 from __future__ import annotations
 
+from collections import deque
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -43,10 +44,10 @@ class Via(Arguments):
         (a balancer in front of a replicated tier is transparent)."""
         pred = ctx.adj(self.edges, reverse=True)
         out: dict[str, str] = {}
-        todo = [(g, g) for g in ctx.sort(guard)]
+        todo = deque((g, g) for g in ctx.sort(guard))
         seen = set(guard)
         while todo:
-            node, target = todo.pop(0)
+            node, target = todo.popleft()
             for p in pred[node]:
                 if p in seen:
                     continue
